@@ -1,0 +1,98 @@
+"""A design: the output expressions of one firmware block, with its precision, LUTs and target."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import ExpressionError, LutSpecError
+from .expression import Expression
+from .lut import LutSpec
+from .precision import Precision
+
+DEFAULT_PART = 'xcvu9p-flga2577-2-e'
+DEFAULT_CLOCK_NS = 5.0
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Design:
+    outputs: tuple[Expression, ...]
+    precision: Precision
+    n_inputs: int
+    luts: tuple[LutSpec, ...] = ()
+    part: str = DEFAULT_PART
+    clock_period_ns: float = DEFAULT_CLOCK_NS
+    name: str = 'myproject'
+    extra: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        outputs: 'Sequence[str | Expression] | str | Expression',
+        precision: 'str | Precision' = 'ap_fixed<16,6>',
+        luts: 'Sequence[str | LutSpec]' = (),
+        n_inputs: int | None = None,
+        part: str = DEFAULT_PART,
+        clock_period_ns: float = DEFAULT_CLOCK_NS,
+        name: str = 'myproject',
+    ) -> 'Design':
+        """Validate everything once. Every ``<fn>_lut`` used without a spec gets hls4ml-style defaults."""
+        if isinstance(outputs, (str, Expression)):
+            outputs = [outputs]
+        exprs = tuple(Expression.parse(o) for o in outputs)
+        if not exprs:
+            raise ExpressionError('a design needs at least one output expression')
+        prec = Precision.parse(precision)
+        specs = {s.name: s for s in (LutSpec.parse(x) for x in luts)}
+        used = set().union(*(e.lut_functions for e in exprs))
+        for fn in sorted(used - set(specs)):
+            specs[fn] = LutSpec.default(fn[: -len('_lut')])
+        for s in specs.values():
+            if s.name not in used:
+                # a spec for an unused function is harmless but probably a typo: keep it, hls4ml does
+                pass
+        need = max(e.n_inputs for e in exprs)
+        if n_inputs is None:
+            n_inputs = max(need, 1)
+        if n_inputs < need:
+            raise ExpressionError(f'the expressions use x{need - 1} but the design has only {n_inputs} inputs')
+        if not clock_period_ns > 0:
+            raise ExpressionError(f'clock period must be positive, got {clock_period_ns}')
+        if not name.isidentifier():
+            raise ExpressionError(f'design name {name!r} must be a C identifier')
+        return cls(exprs, prec, int(n_inputs), tuple(sorted(specs.values())), part, float(clock_period_ns), name)
+
+    def lut_for(self, fn_name: str) -> LutSpec:
+        for s in self.luts:
+            if s.name == fn_name:
+                return s
+        raise LutSpecError(f'no LUT spec for {fn_name}')
+
+    def to_dict(self) -> dict:
+        return {
+            'schema_version': SCHEMA_VERSION,
+            'outputs': [str(e) for e in self.outputs],
+            'outputs_srepr': [e.canonical for e in self.outputs],
+            'precision': str(self.precision),
+            'n_inputs': self.n_inputs,
+            'luts': [str(s) for s in self.luts],
+            'part': self.part,
+            'clock_period_ns': self.clock_period_ns,
+            'name': self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'Design':
+        return cls.build(
+            d['outputs'], d['precision'], d.get('luts', ()), d.get('n_inputs'), d.get('part', DEFAULT_PART),
+            d.get('clock_period_ns', DEFAULT_CLOCK_NS), d.get('name', 'myproject'),
+        )
+
+    def digest(self) -> str:
+        """Stable content digest: the cache key of the calibration store."""
+        d = self.to_dict()
+        d.pop('outputs')
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:20]

@@ -1,0 +1,236 @@
+"""The open backend: da4ml -> pipelined Verilog -> Yosys ``synth_xilinx -family xcup`` -> cell counts;
+Verilator simulation for bit-accurate outputs and to confirm the latency in cycles."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..design import Design
+from ..errors import SynthesisError
+from ..result import SynthResult
+from ..tools import verilator_env, verilator_version, yosys_command, yosys_version
+from ..tracing import latency_cutoff, trace
+
+NS_PER_LATENCY_UNIT = 0.35  # clock estimate model: da4ml latency units (adder levels) -> ns
+NS_FIXED = 0.9  # register clock-to-out + setup + routing allowance
+_ROM_ATTR = re.compile(r'\(\*\s*rom_style\s*=.*?\*\)')
+
+_LUT_CELLS = re.compile(r'^(LUT[1-6]|SRL16E|SRLC32E|RAM\d+[XM]\d*.*)$')
+_FF_CELLS = re.compile(r'^FD[RSCP]E$')
+
+_LAT_BINDER = """
+extern "C" void inference_at_latency(int32_t *c_inp, int32_t *c_out, size_t n_samples, size_t latency) {
+    using C = %(cfg)s;
+    auto dut = std::make_unique<typename C::dut_t>();
+    size_t clk_req = n_samples + latency + 1;
+    for (size_t t = 0; t < clk_req; ++t) {
+        if (t < n_samples) write_input<C::N_inp, C::max_inp_bw>(dut->model_inp, &c_inp[t * C::N_inp]);
+        dut->clk = 0; dut->eval(); dut->clk = 1; dut->eval();
+        if (t >= latency && t - latency < n_samples)
+            read_output<C::N_out, C::max_out_bw>(dut->model_out, &c_out[(t - latency) * C::N_out]);
+    }
+    dut->final();
+}
+"""
+
+
+@dataclass
+class Project:
+    design: Design
+    path: Path
+    model: object  # da4ml VerilogModel
+    comb: object
+    pipe: object
+    latency: int
+    max_stage_latency: float
+
+    @property
+    def module(self) -> str:
+        return self.design.name
+
+
+def count_cells(cells: dict[str, int]) -> dict[str, int]:
+    return {
+        'lut': sum(n for c, n in cells.items() if _LUT_CELLS.match(c)),
+        'ff': sum(n for c, n in cells.items() if _FF_CELLS.match(c)),
+        'dsp': sum(n for c, n in cells.items() if c.startswith('DSP48E')),
+        'bram_18k': cells.get('RAMB18E2', 0) + 2 * cells.get('RAMB36E2', 0),
+        'uram': cells.get('URAM288', 0),
+        'carry': cells.get('CARRY4', 0) + cells.get('CARRY8', 0),
+    }
+
+
+class OpenBackend:
+    name = 'open'
+
+    def __init__(self, verify_latency: bool = True, n_verify: int = 64):
+        self.verify_latency = verify_latency
+        self.n_verify = n_verify
+
+    def tool_version(self) -> str:
+        import da4ml
+
+        return f'da4ml {da4ml.__version__}; {yosys_version()}'
+
+    # -- generation -------------------------------------------------------------------------------
+    def write(self, design: Design, path: Path) -> Project:
+        """Trace and write the pipelined Verilog project of ``design`` into ``path`` (a fresh directory)."""
+        from da4ml.codegen import VerilogModel
+        from da4ml.trace import to_pipeline
+
+        traced = trace(design)
+        cutoff = latency_cutoff(traced.comb, design.clock_period_ns)
+        pipe = to_pipeline(traced.comb, cutoff, verbose=False)
+        model = VerilogModel(
+            pipe, design.name, path, latency_cutoff=cutoff, clock_period=design.clock_period_ns,
+            part_name=design.part, print_latency=False,
+        )
+        model.write(metadata={'srcost_design': design.to_dict()})
+        # da4ml's ROM asks for distributed RAM, which Yosys cannot map for async ROMs deeper than 64:
+        # let Yosys build the ROM from LUTs instead (what Vivado does for a small asynchronous ROM).
+        lut_v = path / 'src/static/lookup_table.v'
+        lut_v.write_text(_ROM_ATTR.sub('(* rom_style = "logic" *)', lut_v.read_text()))
+        worst = max((max(s.latency) - i * cutoff for i, s in enumerate(pipe.solutions) if len(s.latency)), default=0.0)
+        return Project(design, path, model, traced.comb, pipe, len(pipe.solutions), float(worst))
+
+    # -- synthesis --------------------------------------------------------------------------------
+    def synthesize(self, designs: Sequence[Design], workdir: Path, timeout_s: float = 600) -> list[SynthResult]:
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        projects = [self.write(d, workdir / f'{d.name}_{d.digest()}') for d in designs]
+        stats = self._yosys(projects, workdir, timeout_s)
+        version = self.tool_version()
+        results = []
+        for p, cells in zip(projects, stats):
+            method = 'da4ml pipeline stages'
+            if self.verify_latency:
+                self.confirm_latency(p, timeout_s)
+                method += ', confirmed by Verilator simulation'
+            counts = count_cells(cells)
+            results.append(
+                SynthResult(
+                    backend='open', tool='da4ml+yosys+verilator', tool_version=version, part=p.design.part,
+                    precision=str(p.design.precision), clock_period_ns=p.design.clock_period_ns,
+                    latency_best=p.latency, latency_worst=p.latency, ii=1, **counts,
+                    clock_estimate_ns=round(NS_FIXED + NS_PER_LATENCY_UNIT * max(p.max_stage_latency, 1.0), 3),
+                    clock_estimate_method='estimate: da4ml logic depth per stage x 0.35 ns + 0.9 ns (no place and route)',
+                    latency_method=method, design_digest=p.design.digest(), log_path=str(workdir / 'yosys.log'),
+                    cells=tuple(sorted(cells.items())),
+                )
+            )
+        return results
+
+    def _yosys(self, projects: list[Project], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
+        """One Yosys process for all designs (its start-up dominates small designs)."""
+        lines = []
+        for i, p in enumerate(projects):
+            rel = p.path.relative_to(workdir)
+            for mem in (p.path / 'src/memfiles').glob('*.mem'):
+                shutil.copy(mem, workdir / mem.name)  # $readmemh resolves names against Yosys's cwd
+            stages = sorted((p.path / 'src').glob(f'{p.module}_stage*.v'))
+            files = [*sorted((p.path / 'src/static').glob('*.v')), *stages, p.path / f'src/{p.module}.v']
+            lines += [
+                'design -reset',
+                'read_verilog -defer -sv ' + ' '.join(str(f.relative_to(workdir)) for f in files),
+                f'synth_xilinx -family xcup -top {p.module} -flatten -noiopad',
+                f'tee -q -o {rel}/stat.json stat -json',
+            ]
+        script = workdir / 'synth.ys'
+        script.write_text('\n'.join(lines) + '\n')
+        log = workdir / 'yosys.log'
+        try:
+            with open(log, 'w') as fh:
+                subprocess.run(
+                    [*yosys_command(), '-q', '-l', 'yosys.log', '-s', 'synth.ys'], cwd=workdir, check=True,
+                    timeout=timeout_s, stdout=fh, stderr=subprocess.STDOUT,
+                )
+        except subprocess.TimeoutExpired:
+            raise SynthesisError(f'Yosys did not finish within {timeout_s:.0f} s', str(log)) from None
+        except subprocess.CalledProcessError as e:
+            tail = log.read_text(errors='replace').strip().splitlines()[-1:] if log.exists() else []
+            raise SynthesisError(f'Yosys failed (exit {e.returncode}): {" ".join(tail)}', str(log)) from None
+        out = []
+        for p in projects:
+            stat = json.loads((p.path / 'stat.json').read_text())
+            out.append({k: int(v) for k, v in stat['design']['num_cells_by_type'].items() if not k.startswith('$')})
+        return out
+
+    # -- simulation -------------------------------------------------------------------------------
+    def compile_sim(self, p: Project, timeout_s: float = 600) -> ctypes.CDLL:
+        sim = p.path / 'sim'
+        binder = sim / f'{p.module}_wrapper_binder.cc'
+        if not (sim / '.srcost_binder').exists():
+            cfg = f'{p.module}_wrapper_config'
+            binder.write_text(binder.read_text() + _LAT_BINDER % {'cfg': cfg})
+            (sim / '.srcost_binder').touch()
+        env = verilator_env()
+        env.update({'VM_PREFIX': f'{p.module}_wrapper', 'STAMP': 'srcost', 'EXTRA_CXXFLAGS': '', 'N_JOBS': '1'})
+        lib = sim / f'lib{p.module}_wrapper_srcost.so'
+        if not lib.exists():
+            log = p.path / 'verilator.log'
+            try:
+                with open(log, 'w') as fh:
+                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True, timeout=timeout_s,
+                                   stdout=fh, stderr=subprocess.STDOUT)
+            except subprocess.TimeoutExpired:
+                raise SynthesisError(f'Verilator build did not finish within {timeout_s:.0f} s', str(log)) from None
+            except subprocess.CalledProcessError as e:
+                raise SynthesisError(f'Verilator build failed (exit {e.returncode})', str(log)) from None
+        return ctypes.CDLL(str(lib))
+
+    def simulate(self, p: Project, X: np.ndarray, latency: int | None = None, timeout_s: float = 600) -> np.ndarray:
+        """Clock the RTL with one sample per cycle; read each output ``latency`` cycles after its input."""
+        from da4ml.codegen.rtl.rtl_model import get_io_kifs
+
+        lib = self.compile_sim(p, timeout_s)
+        kin, kout = get_io_kifs(p.pipe)
+        f_in = int(np.max(kin[2]))
+        k, i, f = (int(np.max(a)) for a in kout)
+        n_in, n_out = p.pipe.shape
+        Xq = p.design.precision.quantize(np.asarray(X, dtype=np.float64)).reshape(-1, n_in)
+        n = Xq.shape[0]
+        inp = np.ascontiguousarray(np.floor(Xq.ravel() * 2.0**f_in).astype(np.int32))
+        out = np.zeros(n * n_out, dtype=np.int32)
+        P = ctypes.POINTER(ctypes.c_int32)
+        fn = lib.inference_at_latency
+        fn.argtypes = [P, P, ctypes.c_size_t, ctypes.c_size_t]
+        mem = p.path / 'src/memfiles'
+        cwd = os.getcwd()
+        os.chdir(mem)  # $readmemh in the simulation model opens table files relative to the cwd
+        try:
+            fn(inp.ctypes.data_as(P), out.ctypes.data_as(P), n, p.latency if latency is None else latency)
+        finally:
+            os.chdir(cwd)
+        a, b, c = 2.0 ** (k + i + f), k * 2.0 ** (i + f), 2.0**-f
+        return ((out.reshape(n, n_out) + b) % a - b) * c
+
+    def confirm_latency(self, p: Project, timeout_s: float = 600) -> None:
+        """The outputs read ``latency`` cycles after each input equal the traced logic, and reading one cycle
+        earlier does not: the pipeline latency is exactly what the simulation shows."""
+        rng = np.random.default_rng(0)
+        prec = p.design.precision
+        X = rng.uniform(prec.min_value, prec.max_value, (self.n_verify, p.design.n_inputs))
+        Xq = prec.quantize(X)
+        ref = np.asarray(p.comb.predict(Xq), dtype=np.float64).reshape(self.n_verify, -1)
+        got = self.simulate(p, Xq, timeout_s=timeout_s)
+        if not np.array_equal(got, ref):
+            raise SynthesisError(f'RTL simulation of {p.design.name} disagrees with the traced logic at latency {p.latency}', str(p.path))
+        if p.latency > 0 and len(np.unique(ref, axis=0)) > 1:
+            early = self.simulate(p, Xq, latency=p.latency - 1, timeout_s=timeout_s)
+            if np.array_equal(early, ref):
+                raise SynthesisError(f'outputs of {p.design.name} are valid before the claimed latency {p.latency}', str(p.path))
+
+    def emulate(self, design: Design, X: np.ndarray, workdir: Path, timeout_s: float = 600) -> np.ndarray:
+        """Bit-accurate firmware outputs by Verilator simulation of the open backend's RTL."""
+        p = self.write(design, Path(workdir) / f'{design.name}_{design.digest()}')
+        return self.simulate(p, X, timeout_s=timeout_s)

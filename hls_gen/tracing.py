@@ -1,0 +1,168 @@
+"""Trace a Design into da4ml fixed-point logic with hls4ml's C++ semantics.
+
+hls4ml prints an expression as ap_fixed C++ (backends/symbolic/passes/expr_templates.py): sums and
+products of ap_fixed are exact (the width grows), constants are cast as ``result_t(c)`` (a negative
+coefficient of a product is printed as ``-result_t(|c|)*...``), integer powers are repeated products,
+function arguments are cast to ``result_t`` and functions return ``result_t``, each output is cast to
+``result_t``. da4ml's arithmetic is exact too, so tracing the same tree with the same casts gives the
+same bits. Functions without a LUT spec become a ROM over the argument's whole range (at most
+2**NATIVE_MAX_ADDRESS_BITS entries; finer inputs are truncated first): the open backend's "native"
+implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from .design import Design
+from .errors import ExpressionError
+from .ir import decompose, float_function
+from .precision import Precision
+from .tables import NATIVE_MAX_ADDRESS_BITS, lut_layout, saturating_cast
+
+HWCONF = (1, -1, -1)  # da4ml HWConfig(adder_size, carry_size, latency_cutoff)
+
+
+@dataclass
+class Traced:
+    comb: object  # da4ml CombLogic
+    n_inputs: int
+    n_outputs: int
+
+
+class _Tracer:
+    def __init__(self, design: Design):
+        from da4ml.trace import FixedVariable, HWConfig
+
+        self.FV = FixedVariable
+        self.hw = HWConfig(*HWCONF)
+        self.design = design
+        self.prec: Precision = design.precision
+        k, i, f = self.prec.kif
+        self.inputs = [FixedVariable.from_kif(k, i, f, hwconf=self.hw) for _ in range(design.n_inputs)]
+        self.memo: dict[sympy.Expr, object] = {}
+
+    def cast(self, v):
+        """Assignment to result_t (its rounding and overflow modes)."""
+        if not isinstance(v, self.FV):
+            return self.const(float(v))
+        k, i, f = self.prec.kif
+        over = {'AP_WRAP': 'WRAP', 'AP_SAT': 'SAT', 'AP_SAT_SYM': 'SAT_SYM'}.get(self.prec.overflow)
+        rnd = {'AP_TRN': 'TRN', 'AP_RND': 'RND'}.get(self.prec.rounding)
+        if over is None or rnd is None:
+            raise ExpressionError(f'the open backend does not implement {self.prec.rounding}/{self.prec.overflow} yet')
+        return v.quantize(k, i, f, over, rnd)
+
+    def const(self, c: float):
+        return self.FV.from_const(float(self.prec.quantize(c)), hwconf=self.hw)
+
+    def run(self, e: sympy.Expr):
+        if e in self.memo:
+            return self.memo[e]
+        v = self._run(e)
+        self.memo[e] = v
+        return v
+
+    def _run(self, e: sympy.Expr):
+        n = decompose(e)
+        if n.op == 'var':
+            return self.inputs[n.value]
+        if n.op == 'const':
+            return self.const(n.value)
+        if n.op == '+':
+            out = self.run(n.args[0])
+            for a in n.args[1:]:
+                out = out + self.run(a)
+            return out
+        if n.op == '*':
+            coeff, rest = e.as_coeff_Mul()
+            if coeff.is_Number and coeff != 1 and rest != 1:
+                c = self.const(abs(float(coeff)))
+                factors = [c] + [self.run(a) for a in sympy.Mul.make_args(rest)]
+                out = factors[0]
+                for f in factors[1:]:
+                    out = out * f
+                return -out if coeff < 0 else out
+            out = self.run(n.args[0])
+            for a in n.args[1:]:
+                out = out * self.run(a)
+            return out
+        if n.op == 'neg':
+            return -self.run(n.args[0])
+        if n.op in ('square', 'cube', 'pow_int'):
+            power = {'square': 2, 'cube': 3}.get(n.op, n.value)
+            base = self.run(n.args[0])
+            out = base
+            for _ in range(power - 1):
+                out = out * base
+            return out
+        if n.op == 'abs':
+            return self.cast(abs(self.cast(self.run(n.args[0]))))
+        if n.op.endswith('_lut'):
+            return self.lut(n.op, self.run(n.args[0]))
+        if n.op in ('sqrt_abs', 'log_abs'):
+            inner = self.cast(abs(self.cast(self.run(n.args[0]))))
+            return self.native(n.op.replace('_abs', ''), inner)
+        if n.op == 'pow_abs':
+            inner = self.cast(abs(self.cast(self.run(n.args[0]))))
+            exponent = n.value
+            return self.native(lambda x: np.abs(x) ** exponent, inner)
+        return self.native(n.op, self.run(n.args[0]))
+
+    def lut(self, name: str, arg):
+        spec = self.design.lut_for(name)
+        layout = lut_layout(spec, self.prec)
+        x = self.cast(arg)
+        if not isinstance(x, self.FV) or x.low == x.high:
+            from .tables import lut_index
+
+            return self.const(float(layout.samples[lut_index(np.array([float(x.low)]), layout, spec.table_size)[0]]))
+        idx = ((x - layout.start) * layout.base_div).quantize(True, 40, 0)
+        idx = idx.max_of(0).min_of(spec.table_size - 1)
+        lo, hi = int(idx.low), int(idx.high)
+        if lo == hi:
+            return self.const(float(layout.samples[lo]))
+        return idx.lookup(layout.samples[lo : hi + 1])
+
+    def native(self, op, arg):
+        fn = op if callable(op) else float_function(op)
+        x = self.cast(arg)
+        if x.low == x.high:
+            return self.const(float(saturating_cast(fn(np.array([float(x.low)])), self.prec)[0]))
+        k, i, f = x.kif
+        while k + i + f > NATIVE_MAX_ADDRESS_BITS and f > -i:
+            f -= 1
+        if (k, i, f) != x.kif:
+            x = x.quantize(k, i, f)
+        lo, hi, step = float(x.low), float(x.high), float(x.step)
+        size = int(round((hi - lo) / step)) + 1
+        grid = lo + np.arange(size) * step
+        with np.errstate(all='ignore'):
+            table = saturating_cast(fn(grid), self.prec)
+        if np.all(table == table[0]):
+            return self.const(float(table[0]))
+        return x.lookup(table)
+
+
+def trace(design: Design) -> Traced:
+    from da4ml.trace import comb_trace
+
+    t = _Tracer(design)
+    outs = [t.cast(t.run(e.sympy_expr)) for e in design.outputs]
+    comb = comb_trace(t.inputs, outs, keep_dead_inputs=True)
+    return Traced(comb, design.n_inputs, len(design.outputs))
+
+
+def latency_cutoff(comb, clock_period_ns: float) -> float:
+    """da4ml latency units (about one adder level) per pipeline stage: two per ns of clock period, but never
+    less than the slowest single operation (a wide multiplier is not split)."""
+    ops = comb.ops
+    worst = 1.0
+    for op in ops:
+        preds = [ops[j].latency for j in (op.id0, op.id1) if j >= 0 and op.opcode not in (-1, 5)]
+        base = max(preds) if preds else 0.0
+        worst = max(worst, op.latency - base)
+    return float(max(2.0 * clock_period_ns, np.ceil(worst)))

@@ -102,6 +102,8 @@ class _Builder:
             return base**exp
         if exp == sympy.Rational(1, 2) or exp == 0.5:
             return sympy.sqrt(base)
+        if isinstance(base, sympy.Abs):  # printed form of pow_abs
+            return base ** sympy.Float(exp)
         raise self.fail(node, f'non-integer power {exp}: use sqrt(x) or pow_abs(x, {exp})')
 
     def call(self, node: ast.Call) -> sympy.Expr:
@@ -121,8 +123,10 @@ class _Builder:
         op = get_operator(_CALLABLE[name])
         if len(args) != op.arity:
             raise self.fail(node, f'{name} takes {op.arity} argument(s), got {len(args)}')
-        if op.name == 'pow_abs' and not args[1].is_number:
-            raise self.fail(node, 'pow_abs needs a numeric exponent in firmware')
+        if op.name == 'pow_abs':
+            if not args[1].is_number:
+                raise self.fail(node, 'pow_abs needs a numeric exponent in firmware')
+            return self.power(node, sympy.Abs(args[0]), args[1])
         if op.name in ('log', 'sqrt') and args[0].is_number:
             bad = args[0] <= 0 if op.name == 'log' else args[0] < 0
             if bad:

@@ -15,6 +15,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """srcost: hardware cost models for symbolic regression on FPGAs."""
+
+
 for _module in (synth, profile, model, search, validate):
     _module.register(app)
 

@@ -1,7 +1,67 @@
+"""``srcost synth``: synthesize one design (several EXPRs are its outputs) on a backend."""
+
 from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from ..errors import cli_errors
+from ..options import design_from_options
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    @app.command()
+    def synth(
+        exprs: list[str] = typer.Argument(..., help='Output expressions (PySR/sympy syntax, variables x0, x1, ...)'),
+        precision: str = typer.Option('ap_fixed<16,6>', '--precision', '-p', help='hls4ml precision, e.g. ap_fixed<16,6>'),
+        backend: str = typer.Option('open', '--backend', '-b', help='open | vivado_hls | vitis_hls'),
+        lut: list[str] = typer.Option([], '--lut', help='LUT spec function:size:start:end, e.g. sin:1024:-4:4'),
+        part: str = typer.Option('xcvu9p-flga2577-2-e', '--part'),
+        clock_period: float = typer.Option(5.0, '--clock-period', help='ns'),
+        n_inputs: Optional[int] = typer.Option(None, '--n-inputs'),
+        out: Optional[Path] = typer.Option(None, '--out', help='keep the generated project here (written only on success)'),
+        timeout: float = typer.Option(600.0, '--timeout', help='seconds per tool run'),
+        as_json: bool = typer.Option(False, '--json', help='print one JSON object'),
+    ) -> None:
+        """Synthesize EXPRs as one design and print latency (cycles), II, LUT, FF, DSP, BRAM."""
+        with cli_errors():
+            design = design_from_options(exprs, precision, lut, part, clock_period, n_inputs)
+            if out is not None and out.exists():
+                raise typer.BadParameter(f'{out} exists; choose a new directory')
+            from hls_gen.backends import get_backend
+
+            be = get_backend(backend)
+            work = Path(tempfile.mkdtemp(prefix='srcost-synth-'))
+            try:
+                result = be.synthesize([design], work, timeout_s=timeout)[0]
+                if out is not None:
+                    shutil.move(str(work), str(out))
+                    work = out
+            finally:
+                if out is None or work != out:
+                    shutil.rmtree(work, ignore_errors=True)
+            d = result.to_dict()
+            if out is None:
+                d['log_path'] = None
+            else:
+                d['log_path'] = str(out / Path(result.log_path).name) if result.log_path else None
+            d['expressions'] = [str(e) for e in design.outputs]
+            d['luts'] = [str(s) for s in design.luts]
+            if as_json:
+                print(json.dumps(d, indent=2))
+                return
+            from rich.console import Console
+            from rich.table import Table
+
+            t = Table(title=f'{backend}: {"; ".join(d["expressions"])} @ {design.precision}')
+            t.add_column('metric')
+            t.add_column('value', justify='right')
+            for k in ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k', 'carry', 'clock_estimate_ns'):
+                t.add_row(k, str(d[k]))
+            Console().print(t)
+            print(f'latency: {result.latency_method}; clock: {result.clock_estimate_method}')

@@ -1,0 +1,35 @@
+"""Bit-accurate emulation of what the firmware computes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .design import Design
+
+
+def emulate(design: Design, X: np.ndarray, backend: str = 'open', workdir: Path | None = None) -> np.ndarray:
+    """Outputs (n_samples, n_outputs) of ``design`` on rows of X.
+
+    ``open``: Verilator simulation of the open backend's RTL. ``hls4ml``: hls4ml's C simulation (g++ with the
+    bundled ap_types headers and srcost's math stand-in; exact for LUT functions and arithmetic).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < design.n_inputs:
+        raise ValueError(f'X must have shape (n, {design.n_inputs}), got {X.shape}')
+    if np.isnan(X).any():
+        raise ValueError(f'X has {int(np.isnan(X).any(axis=1).sum())} rows with NaN; drop or impute them first')
+    if backend == 'open':
+        from .backends.open import OpenBackend
+
+        if workdir is not None:
+            return OpenBackend().emulate(design, X[:, : design.n_inputs], Path(workdir))
+        with tempfile.TemporaryDirectory(prefix='srcost-emu-') as tmp:
+            return OpenBackend().emulate(design, X[:, : design.n_inputs], Path(tmp))
+    if backend == 'hls4ml':
+        from .csim import csim_predict
+
+        return csim_predict(design, X[:, : design.n_inputs])
+    raise ValueError(f'unknown emulation backend {backend!r}: use "open" or "hls4ml"')

@@ -1,0 +1,3 @@
+from srcost.cli import app
+
+app()

@@ -18,7 +18,7 @@ from .ir import float_function
 from .lut import LutSpec
 from .precision import Precision
 
-NATIVE_MAX_ADDRESS_BITS = 12
+NATIVE_MAX_ADDRESS_BITS = 10
 
 
 def saturating_cast(values: np.ndarray, prec: Precision) -> np.ndarray:

@@ -74,7 +74,7 @@ class Design:
     def to_dict(self) -> dict:
         return {
             'schema_version': SCHEMA_VERSION,
-            'outputs': [str(e) for e in self.outputs],
+            'outputs': [e.text for e in self.outputs],
             'outputs_srepr': [e.canonical for e in self.outputs],
             'precision': str(self.precision),
             'n_inputs': self.n_inputs,

@@ -180,6 +180,11 @@ class Expression:
     def __str__(self) -> str:
         return sympy.sstr(self.sympy_expr, full_prec=False)
 
+    @property
+    def text(self) -> str:
+        """Printed form with every constant at full precision (what designs serialize)."""
+        return sympy.sstr(self.sympy_expr, full_prec=True)
+
     @cached_property
     def canonical(self) -> str:
         return sympy.srepr(self.sympy_expr)

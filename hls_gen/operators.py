@@ -55,7 +55,7 @@ OPERATORS: tuple[Operator, ...] = (
     Operator('cube', 1, 'arith', lambda a: a**3, lambda a: a**3, 'cube', '*'),
     Operator('pow_int', 2, 'arith', lambda a, n: a**n, _safe(np.power), None, '*'),
     Operator('abs', 1, 'func', _S.Abs, np.abs, 'abs', 'hls::abs', aliases=('Abs',)),
-    Operator('inv', 1, 'func', lambda a: 1 / a, _safe(np.reciprocal), 'inv', 'hls::recip', lut_range=(-8.0, 8.0)),
+    Operator('inv', 1, 'func', lambda a: 1 / a, _safe(np.reciprocal), 'inv', 'hls::recip'),
     Operator('pow_abs', 2, 'func', lambda a, b: _S.Abs(a) ** b, _safe(lambda a, b: np.abs(a) ** b), 'pow_abs', 'hls::pow'),
     Operator('sqrt', 1, 'func', _S.sqrt, _safe(np.sqrt), 'sqrt', 'hls::sqrt', (0.0, np.inf), (0.0, 16.0)),
     Operator('sqrt_abs', 1, 'func', lambda a: _S.sqrt(_S.Abs(a)), _safe(lambda a: np.sqrt(np.abs(a))), 'sqrt_abs', 'hls::sqrt'),

@@ -63,3 +63,21 @@ def test_rtl_equals_hls4ml_csim_bit_for_bit(tmp_path, precision, seed):
         )
         n_compared += rtl.shape[1]
     assert n_compared >= 30
+
+
+def test_division_measured_bound():
+    """hls4ml prints x0/x1 as a native ap_fixed division (quotient truncated at the dividend's LSB); the open
+    backend has no divider and computes x0 * (1/x1) with 1/x1 from a 1,024-entry ROM over x1's range (x1
+    truncated to 1/16 at ap_fixed<16,6>). They cannot match bit for bit; this measures how far apart they are
+    on |x0| <= 4, 0.5 <= |x1| <= 8 and asserts that bound (measured 0.531 on this seed; the C simulation
+    itself is within 0.013 of float)."""
+    pytest.importorskip('hls_gen.csim')
+    d = Design.build(['x0/x1'], 'ap_fixed<16,6>')
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.uniform(-4, 4, 2000), rng.choice([-1, 1], 2000) * rng.uniform(0.5, 8, 2000)]
+    rtl = emulate(d, X, 'trace')
+    csim = emulate(d, X, 'hls4ml')
+    diff = np.abs(rtl - csim)
+    assert diff.max() <= 0.55
+    assert diff.mean() <= 0.02
+    assert np.abs(csim[:, 0] - X[:, 0] / X[:, 1]).max() <= 0.02

@@ -61,7 +61,7 @@ class _Builder:
             return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
         if isinstance(node, ast.Name):
             if _VAR.match(node.id):
-                return sympy.Symbol(node.id)
+                return sympy.Symbol(node.id, real=True)
             if node.id in _CONSTANTS:
                 return _CONSTANTS[node.id]
             raise self.fail(node, f'unknown name {node.id!r}: variables are x0, x1, ...')
@@ -102,6 +102,8 @@ class _Builder:
             return base**exp
         if exp == sympy.Rational(1, 2) or exp == 0.5:
             return sympy.sqrt(base)
+        if exp == sympy.Rational(-1, 2) or exp == -0.5:
+            return 1 / sympy.sqrt(base)
         if isinstance(base, sympy.Abs):  # printed form of pow_abs
             return base ** sympy.Float(exp)
         raise self.fail(node, f'non-integer power {exp}: use sqrt(x) or pow_abs(x, {exp})')

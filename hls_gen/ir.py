@@ -49,6 +49,8 @@ def decompose(e: sympy.Expr) -> Node:
             if n == 3:
                 return Node('cube', (base,))
             return Node('pow_int', (base,), n)
+        if exp.is_number and exp.is_negative:
+            return Node('inv', (base ** (-exp),))
         if exp == sympy.Rational(1, 2):
             if isinstance(base, sympy.Abs):
                 return Node('sqrt_abs', (base.args[0],))

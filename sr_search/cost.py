@@ -1,0 +1,267 @@
+"""Search objectives: turning expressions into one hardware-cost number per expression.
+
+An objective is one of
+
+- ``'complexity'``: the node count of the sympy tree (``hls_gen.ir.count_nodes``); needs nothing else;
+- ``'additive'``: the sum over nodes of a per-operator cost (the paper's "latency-aware training":
+  PySR's ``complexity_of_operators``), from ``operator_costs`` (default: the published Vivado HLS
+  latencies at ``ap_fixed<16,6>``, arXiv 2305.04099); needs nothing else;
+- ``'latency'``, ``'lut'``, ``'dsp'``, ``'ff'``: one target of a cost model;
+- a dict ``{target: weight}``: a weighted sum of cost-model targets, e.g. ``{'lut': 1, 'dsp': 100}``.
+
+Cost-model objectives call ``cost_fn(list[Expression])``. When no ``cost_fn`` is given,
+``costmodel.predict`` is imported lazily and called as ``predict(expressions, precision=..., backend=...)``.
+What a cost function may return (``n`` = number of expressions):
+
+- a 1-D array of ``n`` numbers: the objective value itself (already the target or weighted sum);
+- a 2-D array ``(n, 4)`` in :data:`TARGETS` order, a ``pandas.DataFrame`` with target columns,
+  a mapping ``{target: array(n)}``, or a sequence of ``n`` mappings or objects with target attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from hls_gen.errors import SrcostError
+from hls_gen.expression import Expression
+from hls_gen.ir import count_nodes, decompose
+from hls_gen.operators import LUT_FUNCTIONS
+
+TARGETS: tuple[str, ...] = ('latency', 'lut', 'dsp', 'ff')
+OBJECTIVE_NAMES: tuple[str, ...] = ('complexity', 'additive', *TARGETS)
+
+# Per-operator latency in clock cycles that arXiv 2305.04099 measured with Vivado HLS at ap_fixed<16,6>
+# on xcvu9p (Table 1 of the paper); variables and constants count 1 as in PySR. Other operators: 1.
+PAPER_OPERATOR_COSTS: dict[str, float] = {
+    '+': 1, '-': 1, '*': 1, 'exp': 3, 'log_abs': 4, 'sin': 8, 'cosh': 8, 'sinh': 9, 'tan': 48,
+}
+
+# A cost big enough to push an individual to the back of any front, yet finite in float32
+# (pyoperon 0.6.2 stores fitness as float32; inf or nan upsets the crowding distance).
+PENALTY = 1e30
+
+CostFn = Callable[[list[Expression]], object]
+
+
+class CostModelUnavailable(SrcostError, RuntimeError):
+    """A cost-model objective was asked for but no cost function is available."""
+
+
+class CostFunctionError(SrcostError, ValueError):
+    """A cost function returned something srcost cannot read."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A resolved objective: ``name`` plus, for cost-model objectives, the target weights."""
+
+    name: str  # 'complexity' | 'additive' | a target | 'weighted'
+    weights: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def needs_cost_model(self) -> bool:
+        return bool(self.weights)
+
+    def describe(self) -> str:
+        if self.name == 'weighted':
+            return ' + '.join(f'{w:g}*{t}' for t, w in self.weights.items())
+        return self.name
+
+
+def resolve_objective(objective: 'str | Mapping[str, float] | Objective') -> Objective:
+    """Validate an objective given as a name or a ``{target: weight}`` dict."""
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        if objective in ('complexity', 'additive'):
+            return Objective(objective)
+        if objective in TARGETS:
+            return Objective(objective, {objective: 1.0})
+        raise ValueError(
+            f'unknown objective {objective!r}: use one of {", ".join(OBJECTIVE_NAMES)} '
+            f'or a dict of weights over {", ".join(TARGETS)}, e.g. {{"lut": 1, "dsp": 100}}'
+        )
+    if isinstance(objective, Mapping):
+        if not objective:
+            raise ValueError('the objective weight dict is empty: give e.g. {"lut": 1, "dsp": 100}')
+        weights: dict[str, float] = {}
+        for k, w in objective.items():
+            if k not in TARGETS:
+                raise ValueError(f'unknown cost target {k!r} in the objective weights; targets: {", ".join(TARGETS)}')
+            try:
+                w = float(w)
+            except (TypeError, ValueError):
+                raise ValueError(f'the weight of {k!r} must be a number, got {w!r}') from None
+            if not np.isfinite(w) or w < 0:
+                raise ValueError(f'the weight of {k!r} must be a finite number >= 0, got {w}')
+            weights[k] = w
+        if not any(weights.values()):
+            raise ValueError('all objective weights are 0')
+        return Objective('weighted', weights)
+    raise TypeError(f'objective must be a string or a dict of weights, got {type(objective).__name__}')
+
+
+def additive_cost(expr: sympy.Expr, operator_costs: Mapping[str, float], default: float = 1.0) -> float:
+    """Sum of per-node costs. Operators are named as in the operator table (``log_abs``, ``sin_lut``);
+    a LUT function without its own entry costs what its math function costs. ``var``/``const`` leaves
+    cost ``operator_costs.get('var'|'const', 1)``; a product of k factors is k-1 multiplies."""
+    node = decompose(expr)
+    if node.op in ('var', 'const'):
+        return float(operator_costs.get(node.op, 1.0))
+    name = node.op
+    if name not in operator_costs and name in LUT_FUNCTIONS:
+        name = LUT_FUNCTIONS[name].name
+    own = float(operator_costs.get(name, default))
+    if node.op in ('+', '*') and len(node.args) > 2:
+        own *= len(node.args) - 1
+    return own + sum(additive_cost(a, operator_costs, default) for a in node.args)
+
+
+def _lazy_costmodel(precision: str | None, backend: str | None) -> CostFn:
+    try:
+        from costmodel import predict  # noqa: PLC0415 (another layer; optional at import time)
+    except ImportError as e:
+        raise CostModelUnavailable(
+            f'objective needs a cost model, but costmodel.predict cannot be imported ({e}). '
+            "Pass cost_fn=..., fit one with 'srcost fit', or use objective='complexity' or 'additive'."
+        ) from None
+
+    def cost_fn(exprs: list[Expression]):
+        kwargs = {}
+        if precision is not None:
+            kwargs['precision'] = precision
+        if backend is not None:
+            kwargs['backend'] = backend
+        return predict(exprs, **kwargs)
+
+    return cost_fn
+
+
+def _target_table(result: object, n: int, objective: Objective) -> 'np.ndarray | dict[str, np.ndarray]':
+    """Normalise a cost function's answer: a 1-D objective array, or {target: array(n)}."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(result, pd.DataFrame):
+        return {c: result[c].to_numpy(dtype=float) for c in result.columns if c in TARGETS}
+    if isinstance(result, Mapping):
+        return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in result.items() if k in TARGETS}
+    if (
+        isinstance(result, Sequence)
+        and not isinstance(result, (str, bytes))
+        and all(isinstance(v, (int, float, np.number)) for v in result)
+    ):
+        result = np.asarray(result, dtype=float)
+    if isinstance(result, np.ndarray):
+        arr = np.asarray(result, dtype=float)
+        if arr.ndim == 1:
+            return arr
+        if arr.ndim == 2 and arr.shape[1] == len(TARGETS):
+            return {t: arr[:, i] for i, t in enumerate(TARGETS)}
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            return arr[:, 0]
+        raise CostFunctionError(
+            f'cost function returned an array of shape {arr.shape}; expected ({n},) or ({n}, {len(TARGETS)}) '
+            f'with columns {", ".join(TARGETS)}'
+        )
+    if isinstance(result, Sequence):
+        out: dict[str, list[float]] = {t: [] for t in TARGETS}
+        for item in result:
+            for t in TARGETS:
+                v = item.get(t, np.nan) if isinstance(item, Mapping) else getattr(item, t, np.nan)
+                out[t].append(float(v) if v is not None else np.nan)
+        return {t: np.asarray(v) for t, v in out.items() if not np.all(np.isnan(v))}
+    raise CostFunctionError(f'cost function returned {type(result).__name__}; expected an array, DataFrame, dict or list of dicts')
+
+
+class CostEvaluator:
+    """Maps a batch of expressions to one cost number each (and to per-target breakdowns).
+
+    Results are cached by the expression's canonical form, so the search may call it once per
+    individual without re-asking the cost model about expressions it has seen.
+    """
+
+    def __init__(
+        self,
+        objective: 'str | Mapping[str, float] | Objective' = 'complexity',
+        *,
+        cost_fn: CostFn | None = None,
+        precision: str | None = None,
+        backend: str | None = None,
+        operator_costs: Mapping[str, float] | None = None,
+        cache_size: int = 200_000,
+    ):
+        self.objective = resolve_objective(objective)
+        self.operator_costs = dict(PAPER_OPERATOR_COSTS if operator_costs is None else operator_costs)
+        for k, v in self.operator_costs.items():
+            if not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise ValueError(f'operator cost of {k!r} must be a finite number >= 0, got {v!r}')
+        self.precision = precision
+        self.backend = backend
+        self._cost_fn = cost_fn
+        if self.objective.needs_cost_model and cost_fn is None:
+            self._cost_fn = _lazy_costmodel(precision, backend)
+        self._cache: dict[sympy.Expr, tuple[float, dict[str, float]]] = {}
+        self._cache_size = cache_size
+        self.calls = 0  # how many times the underlying cost function ran
+
+    def _compute(self, exprs: list[Expression]) -> list[tuple[float, dict[str, float]]]:
+        obj = self.objective
+        if obj.name == 'complexity':
+            out = []
+            for e in exprs:
+                c = float(count_nodes(e.sympy_expr))
+                out.append((c, {'complexity': c}))
+            return out
+        if obj.name == 'additive':
+            out = []
+            for e in exprs:
+                c = additive_cost(e.sympy_expr, self.operator_costs)
+                out.append((c, {'additive': c}))
+            return out
+        self.calls += 1
+        result = self._cost_fn(list(exprs))
+        table = _target_table(result, len(exprs), obj)
+        if isinstance(table, np.ndarray):
+            if table.shape != (len(exprs),):
+                raise CostFunctionError(f'cost function returned {table.shape[0]} values for {len(exprs)} expressions')
+            key = obj.name if obj.name != 'weighted' else 'cost'
+            return [(float(v), {key: float(v)}) for v in table]
+        missing = [t for t in obj.weights if t not in table]
+        if missing:
+            raise CostFunctionError(
+                f'cost function gave no {", ".join(missing)} (it gave {", ".join(sorted(table)) or "nothing"}); '
+                f'objective {obj.describe()!r} needs them'
+            )
+        for t, v in table.items():
+            if v.shape != (len(exprs),):
+                raise CostFunctionError(f'cost function returned {v.shape[0]} {t} values for {len(exprs)} expressions')
+        out = []
+        for i in range(len(exprs)):
+            breakdown = {t: float(table[t][i]) for t in TARGETS if t in table}
+            value = float(sum(w * breakdown[t] for t, w in obj.weights.items()))
+            out.append((value, breakdown))
+        return out
+
+    def evaluate(self, exprs: Sequence[Expression]) -> list[tuple[float, dict[str, float]]]:
+        """(objective value, per-target breakdown) for each expression; non-finite values become PENALTY."""
+        keys = [e.sympy_expr for e in exprs]  # structural hash and equality: cheap, unlike srepr
+        todo: dict[sympy.Expr, Expression] = {}
+        for k, e in zip(keys, exprs):
+            if k not in self._cache and k not in todo:
+                todo[k] = e
+        if todo:
+            results = self._compute(list(todo.values()))
+            if len(self._cache) + len(results) > self._cache_size:
+                self._cache.clear()
+            for k, (v, b) in zip(todo, results):
+                self._cache[k] = (v if np.isfinite(v) else PENALTY, b)
+        return [self._cache[k] for k in keys]
+
+    def __call__(self, exprs: Sequence[Expression]) -> np.ndarray:
+        return np.array([v for v, _ in self.evaluate(exprs)], dtype=float)

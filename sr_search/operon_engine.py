@@ -1,0 +1,528 @@
+"""The embedded SR engine: pyoperon 0.6.2 NSGA2 over (loss, hardware cost).
+
+The loss is operon's own evaluator (MSE, NMSE, MAE or -R2 after optimal linear scaling); the cost is
+a Python callback (:class:`pyoperon.UserDefinedEvaluator`) that converts each individual's tree to a
+validated :class:`hls_gen.Expression` and asks a :class:`~sr_search.cost.CostEvaluator`.
+
+Sharp edges of pyoperon 0.6.2 handled here:
+
+- every component lives in a named local variable until the run ends (temporaries are freed by
+  Python while C++ still holds raw pointers to them: segfault);
+- an exception raised in a Python callback makes ``Run`` return early *without raising*, leaving a
+  front of half-evaluated individuals; the callbacks here record the exception and it is re-raised
+  after ``Run`` returns;
+- ``NodeType.Fmin`` and ``NodeType.Fmax`` are swapped, so nodes are identified by ``Node.Name``;
+- ``InfixFormatter`` rounds weights to a fixed number of decimals (a weight of 1e-5 prints as 0), so
+  trees are converted to sympy by walking the nodes; each variable leaf is ``weight * x`` and is
+  emitted as a multiply unless the weight is exactly 1;
+- the defaults leave constants untuned (``local_iterations`` = 0) and the seed random: here the
+  optimizer runs ``optimizer_iterations`` (default 10) Levenberg-Marquardt steps and the seed comes
+  from ``random_state`` (the seed actually used is reported).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from hls_gen.errors import ExpressionError, SrcostError
+from hls_gen.expression import Expression, lut_symbol
+from hls_gen.ir import count_nodes
+from hls_gen.operators import LUT_FUNCTIONS, get_operator
+
+from .cost import PENALTY, CostEvaluator
+from .front import FrontMember, ParetoFront, expression_to_text
+
+# srcost operator name -> pyoperon NodeType attribute (Fmin/Fmax deliberately absent: not in the table)
+OPERON_NODE_TYPES: dict[str, str] = {
+    '+': 'Add', '-': 'Sub', '*': 'Mul', '/': 'Div',
+    'abs': 'Abs', 'square': 'Square', 'exp': 'Exp', 'log': 'Log', 'log_abs': 'Logabs',
+    'sqrt': 'Sqrt', 'sqrt_abs': 'Sqrtabs', 'sin': 'Sin', 'cos': 'Cos', 'tan': 'Tan',
+    'sinh': 'Sinh', 'cosh': 'Cosh', 'tanh': 'Tanh',
+}
+_OPERON_NAME: dict[str, str] = {  # pyoperon Node.Name -> srcost operator name
+    '+': '+', '-': '-', '*': '*', '/': '/', 'abs': 'abs', 'square': 'square', 'exp': 'exp', 'log': 'log',
+    'logabs': 'log_abs', 'sqrt': 'sqrt', 'sqrtabs': 'sqrt_abs', 'sin': 'sin', 'cos': 'cos', 'tan': 'tan',
+    'sinh': 'sinh', 'cosh': 'cosh', 'tanh': 'tanh',
+}
+LOSSES = ('mse', 'nmse', 'mae', 'r2')
+_FORBIDDEN = (sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I)
+
+
+class SearchError(SrcostError, RuntimeError):
+    """The search ran but produced nothing usable."""
+
+
+def _import_operon():
+    try:
+        import pyoperon as op
+    except ImportError as e:  # pragma: no cover - pyoperon is a hard dependency
+        from hls_gen.errors import ToolNotFound
+
+        raise ToolNotFound(f'the operon engine needs pyoperon==0.6.2 ({e}); pip install pyoperon==0.6.2') from None
+    return op
+
+
+def operon_symbols(operators: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Split srcost operator names (``'+'``, ``'sin'``, ``'sin_lut'``) into the operon primitives to
+    enable ({srcost base name: NodeType attr}) and the LUT renaming ({base name: LUT name}) to apply
+    when trees are exported. Raises ValueError for an operator operon cannot search over."""
+    enabled: dict[str, str] = {}
+    lut: dict[str, str] = {}
+    for name in operators:
+        if name in LUT_FUNCTIONS:
+            base = LUT_FUNCTIONS[name].name
+            if base not in OPERON_NODE_TYPES:
+                raise ValueError(f'{name}: operon has no {base} primitive')
+            lut[base] = name
+            enabled[base] = OPERON_NODE_TYPES[base]
+            continue
+        try:
+            canonical = get_operator(name).name
+        except KeyError as e:
+            raise ValueError(str(e.args[0])) from None
+        if canonical not in OPERON_NODE_TYPES:
+            ok = ', '.join(list(OPERON_NODE_TYPES) + [n for n, o in LUT_FUNCTIONS.items() if o.name in OPERON_NODE_TYPES])
+            raise ValueError(f'operator {name!r} is not available in the operon engine; available: {ok}')
+        enabled[canonical] = OPERON_NODE_TYPES[canonical]
+    clash = [b for b in lut if b in [get_operator(n).name for n in operators if n not in LUT_FUNCTIONS]]
+    if clash:
+        raise ValueError(
+            f'both {clash[0]!r} and {lut[clash[0]]!r} were asked for: operon cannot tell them apart; choose one'
+        )
+    return enabled, lut
+
+
+def _float(v: float) -> sympy.Float:
+    # a python float -> a 53-bit sympy Float: no digits are lost (operon's float32 values are exact in it)
+    return sympy.Float(float(v))
+
+
+def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str] | None = None) -> sympy.Expr:
+    """Convert a pyoperon Tree to sympy exactly, by walking its nodes (never via the infix string).
+
+    ``variable_index`` maps a variable node's hash to its column index (``x<i>``). ``lut`` maps a math
+    function to the LUT function to emit instead (``{'sin': 'sin_lut'}``). Operon stores a tree in
+    postfix order; a node's first child is the node just before it, so popping the stack yields the
+    children first-to-last.
+    """
+    lut = dict(lut or {})
+    stack: list[sympy.Expr] = []
+    for node in tree.Nodes:
+        name = node.Name
+        if name == 'constant':
+            stack.append(_float(node.Value))
+            continue
+        if name == 'variable':
+            try:
+                sym = sympy.Symbol(f'x{variable_index[node.HashValue]}')
+            except KeyError:
+                raise ExpressionError(f'tree uses a variable (hash {node.HashValue}) that is not an input') from None
+            w = float(node.Value)
+            stack.append(sym if w == 1.0 else _float(w) * sym)
+            continue
+        arity = node.Arity
+        if arity > len(stack):
+            raise ExpressionError(f'malformed operon tree: {name} needs {arity} arguments')
+        args = [stack.pop() for _ in range(arity)]
+        op_name = _OPERON_NAME.get(name)
+        if op_name is None:
+            raise ExpressionError(f'operon node {name!r} has no srcost operator')
+        if op_name in ('+', '*'):
+            out = sympy.Add(*args) if op_name == '+' else sympy.Mul(*args)
+        elif op_name in ('-', '/'):
+            if arity != 2:
+                raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
+            out = args[0] - args[1] if op_name == '-' else args[0] / args[1]
+        else:
+            if arity != 1:
+                raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
+            if op_name in lut:
+                out = lut_symbol(lut[op_name])(args[0])
+            else:
+                out = get_operator(op_name).build(args[0])
+        stack.append(out)
+    if len(stack) != 1:
+        raise ExpressionError(f'malformed operon tree: {len(stack)} values left on the stack')
+    return stack[0]
+
+
+def scale_offset(pred: np.ndarray, y: np.ndarray, rel_tol: float = 1e-9) -> tuple[float, float]:
+    """The affine map ``a*pred + b`` that operon's linear scaling applies, simplified: ``a = 1`` and/or
+    ``b = 0`` whenever that changes the mean squared error by less than ``rel_tol * var(y)`` (so a
+    perfect fit does not carry ``* 1.0000001 + 1e-9`` into firmware)."""
+    pred = np.asarray(pred, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not np.all(np.isfinite(pred)):
+        return 1.0, 0.0
+    var_y = float(np.var(y))
+    tol = rel_tol * max(var_y, np.finfo(float).tiny) + 1e-30
+    vp = float(np.var(pred))
+    if vp > 0:
+        a = float(np.mean((pred - pred.mean()) * (y - y.mean())) / vp)
+        b = float(y.mean() - a * pred.mean())
+    else:
+        a, b = 0.0, float(y.mean())
+    best = float(np.mean((a * pred + b - y) ** 2))
+    pp = float(np.dot(pred, pred))
+    a0 = float(np.dot(pred, y) / pp) if pp > 0 else 0.0
+    b1 = float(np.mean(y - pred))
+    candidates = [  # simplest first
+        (1.0, 0.0),
+        (a0, 0.0),
+        (1.0, b1),
+    ]
+    for ca, cb in candidates:
+        if float(np.mean((ca * pred + cb - y) ** 2)) <= best + tol:
+            return ca, cb
+    return a, b
+
+
+def _apply_scale(expr: sympy.Expr, a: float, b: float) -> sympy.Expr:
+    out = expr
+    if a != 1.0:
+        out = _float(a) * out
+    if b != 0.0:
+        out = out + _float(b)
+    return out
+
+
+def _is_finite_expr(expr: sympy.Expr) -> bool:
+    """No zoo/nan/I and every number representable as a finite float64 (sympy's arbitrary
+    precision Floats can hold exp(1e10), which no firmware or cost model can)."""
+    if expr.has(*_FORBIDDEN):
+        return False
+    for a in expr.atoms(sympy.Number):
+        try:
+            if not math.isfinite(float(a)):
+                return False
+        except (OverflowError, TypeError, ValueError):
+            return False
+    return True
+
+
+# what sympy may raise while building an expression from arbitrary evolved constants
+# (Float(1.0)/Float(0.0) raises ZeroDivisionError, huge powers OverflowError, ...)
+_CONVERSION_ERRORS = (ExpressionError, ArithmeticError, ValueError, TypeError, RecursionError)
+
+
+def _loss(pred: np.ndarray, y: np.ndarray, loss: str) -> float:
+    if not np.all(np.isfinite(pred)):
+        return math.inf
+    r = pred - y
+    if loss == 'mse':
+        return float(np.mean(r**2))
+    if loss == 'mae':
+        return float(np.mean(np.abs(r)))
+    var = float(np.var(y))
+    nmse = float(np.mean(r**2)) / var if var > 0 else float(np.mean(r**2))
+    return nmse  # 'nmse' and 'r2' (1 - R2 = NMSE)
+
+
+@dataclass
+class OperonSettings:
+    """Settings of one operon run (the estimator fills these from its parameters)."""
+
+    operators: tuple[str, ...] = ('+', '-', '*', '/')
+    maxsize: int = 20
+    max_depth: int = 10
+    generations: int = 100
+    population_size: int = 500
+    pool_size: int | None = None
+    budget_seconds: float | None = None
+    max_evaluations: int = 1_000_000
+    random_state: int | None = None
+    loss: str = 'mse'
+    optimizer_iterations: int = 10
+    linear_scaling: bool = True
+    n_threads: int = 1
+    crossover_probability: float = 1.0
+    mutation_probability: float = 0.25
+    tournament_size: int = 5
+    init_max_length: int = 10
+    progress: Callable[[dict], None] | None = None  # called once per generation with a stats dict
+
+
+@dataclass
+class OperonResult:
+    front: ParetoFront
+    stats: dict = field(default_factory=dict)
+
+
+class _Recorder:
+    """Remembers the first exception raised inside a callback (operon swallows them)."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def wrap(self, fn: Callable, failed_value=None) -> Callable:
+        def wrapped(*args):
+            if self.error is not None:
+                # the run is ending because of an earlier error: finish as fast as possible
+                if failed_value is not None:
+                    return failed_value
+                raise RuntimeError('an earlier callback failed')
+            try:
+                return fn(*args)
+            except BaseException as e:  # noqa: BLE001 - re-raised after Run() returns
+                self.error = e
+                raise
+
+        return wrapped
+
+
+def run_operon(
+    X: np.ndarray,
+    y: np.ndarray,
+    cost: CostEvaluator,
+    settings: OperonSettings | None = None,
+) -> OperonResult:
+    """Run NSGA2 over (loss, cost) and return the final Pareto front (validated expressions).
+
+    ``cost`` maps a list of :class:`Expression` to one number each. X must be finite (n, d), y (n,).
+    """
+    op = _import_operon()
+    s = settings or OperonSettings()
+    if s.loss not in LOSSES:
+        raise ValueError(f'unknown loss {s.loss!r}; use one of {", ".join(LOSSES)}')
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[0] < 2:
+        raise ValueError(f'X must be (n, d) and y (n,) with n >= 2; got {X.shape} and {y.shape}')
+    enabled, lut = operon_symbols(s.operators)
+    if not enabled:
+        raise ValueError('no operators given')
+
+    seed = s.random_state
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    seed = int(seed) % (2**63)
+    max_time = int(math.ceil(s.budget_seconds)) if s.budget_seconds is not None else None
+    maxsize = max(int(s.maxsize), 1)
+    pool = s.pool_size or s.population_size
+    rec = _Recorder()
+    t0 = time.perf_counter()
+
+    # ---- every operon object below stays bound to a local name until the function returns ----
+    data = np.asfortranarray(np.column_stack((X, y)))
+    ds = op.Dataset(data)
+    variables = sorted(ds.Variables, key=lambda v: v.Index)
+    target = variables[-1]
+    inputs = [v.Hash for v in variables[:-1]]
+    var_index = {v.Hash: v.Index for v in variables[:-1]}
+    training_range = op.Range(0, ds.Rows)
+    test_range = op.Range(ds.Rows - 1, ds.Rows)
+    problem = op.Problem(ds)
+    problem.TrainingRange = training_range
+    problem.TestRange = test_range
+    problem.Target = target
+    problem.InputHashes = inputs
+    config_bits = int(op.NodeType.Constant) | int(op.NodeType.Variable)
+    for attr in enabled.values():
+        config_bits |= int(getattr(op.NodeType, attr))
+    problem.ConfigurePrimitiveSet(config_bits)
+    pset = problem.PrimitiveSet
+
+    creator = op.BalancedTreeCreator(pset, inputs, 0.0)
+    coeff_init = op.NormalCoefficientInitializer()
+    coeff_init.ParameterizeDistribution(0, 1)
+    dtable = op.DispatchTable()
+    optimizer = op.LMOptimizer(dtable, problem, int(s.optimizer_iterations), 0)
+    metric = {'mse': op.MSE, 'nmse': op.NMSE, 'mae': op.MAE, 'r2': op.R2}[s.loss]()
+    loss_eval = op.Evaluator(problem, dtable, metric, bool(s.linear_scaling))
+    loss_eval.Budget = int(s.max_evaluations)
+
+    y64 = y
+
+    converted: dict[tuple, Expression | None] = {}
+
+    def individual_expression(tree) -> Expression | None:
+        # the exported form: exact sympy of the tree, with operon's linear scaling made explicit
+        key = tuple((n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in tree.Nodes)
+        if key in converted:
+            return converted[key]
+        try:
+            expr = tree_to_sympy(tree, var_index, lut)
+            if s.linear_scaling:
+                pred = op.Evaluate(dtable, tree, ds, training_range)
+                a, b = scale_offset(pred, y64)
+                expr = _apply_scale(expr, a, b)
+            out = None
+            if _is_finite_expr(expr):
+                # validated by hls_gen's parser, from text whose constants read back bit-exactly:
+                # sympy may have made re(), x**(1/4), x**32... which firmware (and the parser) reject
+                out = Expression.parse(expression_to_text(expr))
+                # ...and readable by hls_gen.ir (which rejects e.g. x**(-1/2), which the parser
+                # builds from 1/sqrt(x)); cost models and the node count walk the tree with it
+                count_nodes(out.sympy_expr)
+        except _CONVERSION_ERRORS:
+            out = None  # not an expression firmware can compute: the individual gets the penalty
+        if len(converted) > 100_000:
+            converted.clear()
+        converted[key] = out
+        return out
+
+    penalty = [float(PENALTY)]
+    evaluations = [0]
+
+    def cost_callback(rng, individual) -> list[float]:
+        evaluations[0] += 1
+        e = individual_expression(individual.Genotype)
+        if e is None:
+            return penalty
+        v = float(cost([e])[0])  # an error here is the cost model's: recorded and re-raised
+        return [v if math.isfinite(v) else float(PENALTY)]
+
+    cost_eval = op.UserDefinedEvaluator(problem, rec.wrap(cost_callback, failed_value=penalty))
+    cost_eval.Budget = int(s.max_evaluations)
+    evaluator = op.MultiEvaluator(problem)
+    evaluator.Add(loss_eval)
+    evaluator.Add(cost_eval)
+    evaluator.Budget = int(s.max_evaluations)
+
+    comparison = op.CrowdedComparison()
+    female_selector = op.TournamentSelector(comparison)
+    female_selector.TournamentSize = int(s.tournament_size)
+    male_selector = op.TournamentSelector(comparison)
+    male_selector.TournamentSize = int(s.tournament_size)
+    reinserter = op.KeepBestReinserter(comparison)
+    crossover = op.SubtreeCrossover(0.9, int(s.max_depth), maxsize)
+    mutation = op.MultiMutation()
+    m_onepoint = op.NormalOnePointMutation()
+    m_onepoint.ParameterizeDistribution(0, 1)
+    m_changevar = op.ChangeVariableMutation(inputs)
+    m_changefunc = op.ChangeFunctionMutation(pset)
+    m_replace = op.ReplaceSubtreeMutation(creator, coeff_init, int(s.max_depth), maxsize)
+    m_insert = op.InsertSubtreeMutation(creator, coeff_init, int(s.max_depth), maxsize)
+    m_remove = op.RemoveSubtreeMutation(pset)
+    mutations = (m_onepoint, m_changevar, m_changefunc, m_replace, m_insert, m_remove)
+    for m in mutations:
+        mutation.Add(m, 1.0)
+    coeff_optimizer = op.CoefficientOptimizer(optimizer)
+    generator = op.BasicOffspringGenerator(
+        evaluator, crossover, mutation, female_selector, male_selector, coeff_optimizer
+    )
+    min_arity, _ = pset.FunctionArityLimits()
+    tree_init = op.UniformLengthTreeInitializer(creator)
+    tree_init.ParameterizeDistribution(min_arity + 1, max(min_arity + 1, min(int(s.init_max_length), maxsize)))
+    tree_init.MinDepth = 1
+    tree_init.MaxDepth = 1000
+    config_kwargs = dict(
+        generations=int(s.generations),
+        max_evaluations=int(s.max_evaluations),
+        local_iterations=int(s.optimizer_iterations),
+        population_size=int(s.population_size),
+        pool_size=int(pool),
+        p_crossover=float(s.crossover_probability),
+        p_mutation=float(s.mutation_probability),
+        p_local=1.0,
+        p_lamarck=1.0,
+        epsilon=1e-5,
+        seed=seed,
+    )
+    if max_time is not None:
+        config_kwargs['max_time'] = max(1, max_time)
+    config = op.GeneticAlgorithmConfig(**config_kwargs)
+    sorter = op.RankSorter()
+    gp = op.NSGA2Algorithm(config, problem, tree_init, coeff_init, generator, reinserter, sorter)
+    rng = op.RandomGenerator(np.uint64(seed))
+
+    def on_generation() -> None:
+        if s.progress is not None:
+            s.progress({'generation': gp.Generation, 'evaluations': evaluations[0], 'elapsed_s': time.perf_counter() - t0})
+
+    run_error: BaseException | None = None
+    try:
+        gp.Run(rng, rec.wrap(on_generation), int(s.n_threads), False)
+    except BaseException as e:  # noqa: BLE001 - some pyoperon builds do propagate; keep the first cause
+        run_error = e
+    if rec.error is not None:
+        # unlink the error from the recorder first: the C++ evaluator holds the callback, which
+        # holds the recorder; a recorder -> error -> traceback -> this frame -> evaluator cycle
+        # would pass through C++ where Python's garbage collector cannot see it (a leak)
+        err, rec.error = rec.error, None
+        if hasattr(err, 'add_note'):
+            err.add_note('raised inside a pyoperon callback during the operon search; the search was stopped')
+        raise err
+    if run_error is not None:
+        raise run_error
+
+    search_s = time.perf_counter() - t0
+    members, invalid = _front_members(gp.BestFront, individual_expression, X, y64, s.loss, cost)
+    if not members:
+        raise SearchError(
+            f'the operon search returned no valid expression ({invalid} invalid on the final front); '
+            'try more generations, a larger population or other operators'
+        )
+    front = ParetoFront(
+        members,
+        metadata={
+            'engine': 'operon',
+            'loss': s.loss,
+            'objective': getattr(getattr(cost, 'objective', None), 'describe', lambda: 'custom')(),
+            'seed': seed,
+        },
+    ).nondominated()
+    stats = {
+        'engine': 'operon',
+        'pyoperon_version': _version(op),
+        'seed': seed,
+        'generations': int(gp.Generation),
+        'evaluations': int(evaluations[0]),
+        'search_seconds': search_s,
+        'total_seconds': time.perf_counter() - t0,
+        'front_size': len(front),
+        'invalid_on_front': invalid,
+    }
+    # drop the references in a defined order (the algorithm first: it points at everything else)
+    del gp, generator, evaluator, cost_eval, loss_eval
+    return OperonResult(front, stats)
+
+
+def _version(op) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version('pyoperon')
+    except Exception:  # noqa: BLE001
+        return 'unknown'
+
+
+def _front_members(individuals, to_expr, X, y, loss: str, cost) -> tuple[list[FrontMember], int]:
+    exprs: list[Expression] = []
+    seen: set[str] = set()
+    invalid = 0
+    for ind in individuals:
+        e = to_expr(ind.Genotype)  # already validated by hls_gen's parser (None when invalid)
+        if e is None:
+            invalid += 1
+            continue
+        if e.canonical in seen:
+            continue
+        seen.add(e.canonical)
+        exprs.append(e)
+    if not exprs:
+        return [], invalid
+    costs = cost.evaluate(exprs) if hasattr(cost, 'evaluate') else [(float(v), {}) for v in cost(exprs)]
+    members = []
+    for e, (value, breakdown) in zip(exprs, costs):
+        pred = e.evaluate(X)
+        lv = _loss(pred, y, loss)
+        if not math.isfinite(lv):
+            invalid += 1
+            continue
+        members.append(
+            FrontMember(
+                expression=e,
+                loss=lv,
+                complexity=int(count_nodes(e.sympy_expr)),
+                cost=dict(breakdown),
+                objective=float(value),
+            )
+        )
+    return members, invalid

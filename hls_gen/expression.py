@@ -33,6 +33,11 @@ for _op in OPERATORS:
             _CALLABLE[_n] = _op.name
 
 
+def variable(index: int) -> sympy.Symbol:
+    """The sympy symbol of input ``x<index>`` (declared real, as every firmware input is)."""
+    return sympy.Symbol(f'x{index}', real=True)
+
+
 def lut_symbol(name: str) -> sympy.FunctionClass:
     """The sympy function that stands for a lookup-table function (``sin_lut``)."""
     return sympy.Function(name)
@@ -61,7 +66,7 @@ class _Builder:
             return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
         if isinstance(node, ast.Name):
             if _VAR.match(node.id):
-                return sympy.Symbol(node.id, real=True)
+                return sympy.Symbol(node.id, real=True)  # == variable(i)
             if node.id in _CONSTANTS:
                 return _CONSTANTS[node.id]
             raise self.fail(node, f'unknown name {node.id!r}: variables are x0, x1, ...')

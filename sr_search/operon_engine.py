@@ -31,7 +31,7 @@ import numpy as np
 import sympy
 
 from hls_gen.errors import ExpressionError, SrcostError
-from hls_gen.expression import Expression, lut_symbol
+from hls_gen.expression import Expression, lut_symbol, variable
 from hls_gen.ir import count_nodes
 from hls_gen.operators import LUT_FUNCTIONS, get_operator
 
@@ -120,7 +120,7 @@ def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str
             continue
         if name == 'variable':
             try:
-                sym = sympy.Symbol(f'x{variable_index[node.HashValue]}')
+                sym = variable(variable_index[node.HashValue])
             except KeyError:
                 raise ExpressionError(f'tree uses a variable (hash {node.HashValue}) that is not an input') from None
             w = float(node.Value)

@@ -64,7 +64,7 @@ def test_load_rejects_foreign_files(tmp_path):
 
 
 def test_expression_text_is_exact():
-    x0, x1 = sympy.symbols('x0 x1')
+    x0, x1 = sympy.symbols('x0 x1', real=True)
     e = sympy.Float(9.999999747378752e-06) * x0 + sympy.Float(0.1 + 0.2) * sympy.sin(x1) - sympy.Float(1e20)
     text = expression_to_text(e)
     assert '9.999999747378752e-06' in text
@@ -131,7 +131,7 @@ def test_nondominated_and_order():
 
 
 def test_member_accepts_sympy_and_expression():
-    x0 = sympy.Symbol('x0')
+    x0 = sympy.Symbol('x0', real=True)
     m = FrontMember(sympy.Float(1e-5) * x0, 0.1, 3)
     assert m.expression == '1e-05*x0'
     m2 = FrontMember(Expression.parse('sin_lut(x0)'), 0.1, 2)

@@ -16,7 +16,7 @@ from sr_search.operon_engine import operon_symbols, scale_offset, tree_to_sympy
 
 op = pytest.importorskip('pyoperon')
 
-X0, X1, X2 = sympy.symbols('x0 x1 x2')
+X0, X1, X2 = sympy.symbols('x0 x1 x2', real=True)
 
 
 @pytest.fixture(scope='module')

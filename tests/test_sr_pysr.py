@@ -22,7 +22,7 @@ from sr_search.pysr_engine import (
 )
 from sr_search.pysr_params import PYSR_REGRESSOR_PARAMS
 
-X0, X1, X2 = sympy.symbols('x0 x1 x2')
+X0, X1, X2 = sympy.symbols('x0 x1 x2', real=True)
 
 
 def test_kwargs_are_valid_pysr_parameters():

@@ -1,7 +1,96 @@
+"""``srcost search``: cost-aware symbolic regression on a data file or a built-in task."""
+
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from ..errors import cli_errors
+
+TASKS = ('regression', 'jets', 'jets-sample')
+
+
+def _objective(text: str):
+    """'latency', 'lut', ... or a weighted mix 'lut=1,dsp=100'."""
+    if '=' not in text:
+        return text
+    out = {}
+    for part in text.split(','):
+        k, _, v = part.partition('=')
+        out[k.strip()] = float(v)
+    return out
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    @app.command()
+    def search(
+        data: str = typer.Argument(..., help='CSV/Parquet/NPZ file, or jets-sample (built-in synthetic stand-in)'),
+        target: Optional[str] = typer.Option(None, '--target', help='target column (regression)'),
+        task: Optional[str] = typer.Option(None, '--task', help='regression | jets | jets-sample (default: from DATA)'),
+        engine: str = typer.Option('operon', '--engine', help='operon | pysr'),
+        objective: str = typer.Option('latency', '--objective', help='latency | lut | dsp | ff | complexity | additive | lut=1,dsp=100'),
+        budget_seconds: float = typer.Option(60.0, '--budget-seconds', help='search time (per class for classification)'),
+        generations: int = typer.Option(1000, '--generations'),
+        maxsize: int = typer.Option(25, '--maxsize'),
+        binary_operators: str = typer.Option('+,-,*', '--binary-operators'),
+        unary_operators: str = typer.Option('sin,exp', '--unary-operators', help='e.g. sin,exp or sin_lut,exp_lut'),
+        precision: str = typer.Option('ap_fixed<16,6>', '--precision', '-p'),
+        backend: str = typer.Option('open', '--backend', '-b'),
+        seed: int = typer.Option(0, '--seed'),
+        max_train_rows: Optional[int] = typer.Option(None, '--max-train-rows'),
+        out: Path = typer.Option(Path('front.json'), '--out', help='front file (.json or .csv); one per class for jets'),
+        as_json: bool = typer.Option(False, '--json'),
+    ) -> None:
+        """Search expressions trading accuracy against predicted hardware cost; write the Pareto front."""
+        with cli_errors():
+            from sr_search.estimator import CostAwareRegressor
+
+            kind = task or ('jets-sample' if data in ('jets-sample', 'jets') else 'regression')
+            if kind not in TASKS:
+                raise typer.BadParameter(f'unknown task {kind!r}; choose one of {", ".join(TASKS)}')
+            reg = CostAwareRegressor(
+                binary_operators=[s for s in binary_operators.split(',') if s],
+                unary_operators=[s for s in unary_operators.split(',') if s],
+                maxsize=maxsize, generations=generations, budget_seconds=budget_seconds, random_state=seed,
+                precision=precision, backend=backend, objective=_objective(objective), engine=engine,
+            )
+            summary: dict = {'task': kind, 'data': data, 'engine': engine, 'objective': objective, 'precision': precision,
+                             'backend': backend}
+            if kind == 'regression':
+                from sr_search.data import load_table
+                from sr_search.tasks import run_regression
+
+                if target is None:
+                    raise typer.BadParameter('regression needs --target COLUMN')
+                X, y, names = load_table(Path(data), target)
+                res = run_regression(X, y, reg, random_state=seed)
+                front = res['front']
+                front.metadata.update(precision=precision, backend=backend, objective=objective, features=list(names))
+                front.save(out)
+                summary.update(expression=res['expression'], test_r2=res['test_r2'], test_mse=res['test_mse'],
+                               front=str(out), members=len(front.members))
+            else:
+                from sr_search.data import load_jets, load_jets_sample
+                from sr_search.tasks import run_classification
+
+                jets = load_jets_sample() if kind == 'jets-sample' else load_jets(None if data == 'jets' else Path(data))
+                res = run_classification(jets, reg, max_train_rows=max_train_rows, random_state=seed)
+                files = []
+                for front in res['fronts']:
+                    cls = front.metadata.get('class', 'class')
+                    front.metadata.update(precision=precision, backend=backend, objective=objective)
+                    path = out.with_name(f'{out.stem}_{cls}{out.suffix or ".json"}')
+                    front.save(path)
+                    files.append(str(path))
+                summary.update(classes=res['classes'], expressions=res['expressions'], sr=res['sr'], mlp=res['mlp'],
+                               fronts=files)
+                if res['mlp']:
+                    summary['accuracy_relative_to_mlp'] = res['sr']['accuracy'] / res['mlp']['accuracy']
+            if as_json:
+                print(json.dumps(summary, indent=2, default=str))
+            else:
+                for k, v in summary.items():
+                    print(f'{k}: {v}')

@@ -54,6 +54,10 @@ def profile_ops_cmd(
         except ValueError:
             raise ProfilerError(f'--lut-sizes must be integers, got {lut_sizes}') from None
         options = parse_backend_options(backend_opts)
+        if backend == 'open':
+            # micro-benchmark latency = da4ml pipeline stages; the RTL generator's latency is confirmed by
+            # Verilator in `srcost synth` and the tests. Opt in per benchmark with verify_latency=true.
+            options.setdefault('verify_latency', False)
         be = load_backend(backend, options)
         plans = make_plans(
             be.name, be.tool_version(), operators=split_list(ops) or None, precisions=split_list(precisions) or None,

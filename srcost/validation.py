@@ -584,7 +584,9 @@ def validate(
             rec.hls4ml_project, rec.hls4ml_error = _write_hls4ml(d, folder / 'hls4ml', compiler)
         if write_verilog:
             try:
-                src = work / 'synth' / f'{d.name}_{digest}'
+                from hls_gen.backends.open import module_name
+
+                src = work / 'synth' / module_name(d)
                 if backend != 'open' or not (src / 'src').is_dir():
                     from hls_gen.backends.open import OpenBackend
 

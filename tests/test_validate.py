@@ -165,7 +165,7 @@ def test_validate_run_records_everything_and_round_trips(fake, tmp_path):
     assert r1.lut_errors[0].name == 'sin_lut' and r1.lut_errors[0].n_points == 8 * 2**10 + 1
     for r in run.records:
         assert (Path(r.hls4ml_project) / 'firmware' / 'myproject.cpp').is_file(), r.hls4ml_error
-        assert (Path(r.verilog_dir) / 'src' / 'myproject.v').is_file(), r.verilog_error
+        assert list((Path(r.verilog_dir) / 'src').glob('myproject_*.v')), r.verilog_error
         assert json.loads((Path(r.verilog_dir) / 'metadata.json').read_text())
     assert 'sin_lut' in (Path(r1.hls4ml_project) / 'firmware' / 'myproject.cpp').read_text() or \
         'lookup_table' in (Path(r1.hls4ml_project) / 'firmware' / 'parameters.h').read_text()
@@ -300,7 +300,7 @@ def test_validate_on_the_open_backend_matches_srcost_synth(tmp_path):
     r0, r1 = run.records
     assert r1.actual['dsp'] >= 1 and r1.actual['lut'] > r0.actual['lut']
     assert 'confirmed by Verilator simulation' in r1.actual['latency_method']
-    assert (Path(r1.verilog_dir) / 'src' / 'myproject.v').is_file() and not list(Path(r1.verilog_dir).rglob('*.so'))
+    assert list((Path(r1.verilog_dir) / 'src').glob('myproject_*.v')) and not list(Path(r1.verilog_dir).rglob('*.so'))
     assert (Path(r1.hls4ml_project) / 'firmware' / 'parameters.h').is_file()
     assert r1.accuracy.fixed.rmse < 0.1 and r1.lut_errors[0].max_abs_error < 0.05
     # the recorded command reproduces the numbers when run on its own

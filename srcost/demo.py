@@ -99,7 +99,7 @@ def run_demo(out: Path, budget_seconds: float = 12.0, n_designs: int = 10, jobs:
     n_test = min(2000, len(jets.y_test))
     run = validate(designs, jets.X_test[:n_test], jets.y_test[:n_test], backend='open',
                    predictor=lambda ds: model.predict(ds), workdir=out / 'work' / 'validate', task='classification',
-                   commands=[command], labels=list(jets.classes))
+                   commands=[command])
 
     _say('5/5 recording validated designs as training data and writing the report')
     with CalibrationStore(db) as store:

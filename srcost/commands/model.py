@@ -45,7 +45,8 @@ def fit_cmd(
         from rich.table import Table
 
         con = Console()
-        t = Table(title=f'{backend} on {part}: held-out designs ({report.n_test} of {report.n_designs}; trained on {report.n_train})')
+        t = Table(title=f'{backend} on {part}: {report.n_test} designs, each predicted by a model trained without it '
+                        f'(cross-validation; about {report.n_train} designs per model)')
         for c in ('model', 'target', 'n', 'MAE', 'MAPE', 'R2', 'Spearman', 'exact'):
             t.add_column(c, justify='left' if c in ('model', 'target') else 'right')
         for r in report.metrics.itertuples():

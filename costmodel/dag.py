@@ -1,0 +1,217 @@
+"""Expressions as an interned DAG: every distinct subtree (by sympy structure) gets one integer id.
+
+``NodeTable.intern(sympy_expr)`` reads a validated sympy tree the way ``hls_gen.ir.decompose`` names it
+(``+``, ``*``, ``neg``, ``square``, ``sin_lut``...) and returns the id of its root. Children always have
+smaller ids than their parents, so arrays over ids can be filled in one forward pass. Two occurrences of
+the same subexpression, in one output or across outputs and designs, get the same id: that is how the
+cost model sees shared subexpressions (the open backend's tracer memoizes on sympy equality too).
+
+Numeric arguments of ``+`` and ``*`` are not children: they are kept as the node's ``const`` (sympy
+folds them into at most one leading number), which is where constant adders and constant multipliers
+(shift-adds) come from. ``decompose`` is the reference: nodes it does not recognise go through it.
+
+Interning is the only part of feature extraction that walks sympy objects, so it is written for speed:
+a cache keyed by object identity (holding a reference, so an id is never reused while cached) skips
+subtrees already seen, which in a search loop is most of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy
+
+from hls_gen.ir import decompose
+from hls_gen.operators import LUT_FUNCTIONS, OPERATORS
+
+# The node vocabulary: leaves, then every table operator, then every LUT function. Binary '-' and '/'
+# never appear (sympy writes them as + neg and * inv) but keep their slots so codes follow the table.
+OPS: tuple[str, ...] = ('var', 'const', *(op.name for op in OPERATORS), *sorted(LUT_FUNCTIONS))
+OP_CODE: dict[str, int] = {name: i for i, name in enumerate(OPS)}
+VAR, CONST, ADD, MUL, NEG = (OP_CODE[n] for n in ('var', 'const', '+', '*', 'neg'))
+SQUARE, CUBE, POW_INT, INV, ABS, POW_ABS = (OP_CODE[n] for n in ('square', 'cube', 'pow_int', 'inv', 'abs', 'pow_abs'))
+LUT_CODES = frozenset(OP_CODE[n] for n in LUT_FUNCTIONS)
+FUNC_CODES = frozenset(OP_CODE[op.name] for op in OPERATORS if op.is_function) - {ABS}
+
+_FUNC_BY_CLASS = {'exp', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh'}
+_HALF = sympy.Rational(1, 2)
+NAN = float('nan')
+
+
+class NodeTable:
+    """Interned expression nodes. Columns are plain lists indexed by node id:
+
+    ``op`` (code in ``OPS``), ``param`` (variable index, constant value, integer power, pow_abs exponent;
+    NaN when unused), ``const`` (the numeric addend of ``+`` / coefficient of ``*``; NaN when none),
+    ``children`` (tuple of ids, in sympy argument order), ``height`` (1 for a leaf) and ``size``
+    (``hls_gen.ir.count_nodes`` of the subtree, i.e. counted as a tree, without sharing).
+    """
+
+    def __init__(self, max_nodes: int = 2_000_000):
+        self.max_nodes = max_nodes
+        self.clear()
+
+    def clear(self) -> None:
+        self._by_key: dict[tuple, int] = {}
+        self._by_obj: dict[int, tuple[object, int]] = {}
+        self.op: list[int] = []
+        self.param: list[float] = []
+        self.const: list[float] = []
+        self.children: list[tuple[int, ...]] = []
+        self.height: list[int] = []
+        self.size: list[int] = []
+        self.desc: list[frozenset[int]] = []  # ids of the subtree's distinct nodes, itself included
+        self.generation = getattr(self, 'generation', -1) + 1
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+    def trim(self) -> bool:
+        """Start afresh when the table holds more than ``max_nodes`` nodes (call between batches, never while
+        ids of the current batch are in use). True when it did."""
+        if len(self.op) > self.max_nodes:
+            self.clear()
+            return True
+        return False
+
+    # -- interning ------------------------------------------------------------------------------------
+    def _node(self, op: int, param: float, const: float, children: tuple[int, ...], extra_size: int = 0) -> int:
+        key = (op, param, const, children)
+        sid = self._by_key.get(key)
+        if sid is not None:
+            return sid
+        sid = len(self.op)
+        self._by_key[key] = sid
+        self.op.append(op)
+        self.param.append(param)
+        self.const.append(const)
+        self.children.append(children)
+        if children:
+            self.height.append(1 + max(self.height[c] for c in children))
+            self.size.append(1 + extra_size + sum(self.size[c] for c in children))
+            if len(children) == 1:
+                self.desc.append(self.desc[children[0]] | {sid})
+            else:
+                self.desc.append(frozenset().union(*(self.desc[c] for c in children)) | {sid})
+        else:
+            self.height.append(1)
+            self.size.append(1 + extra_size)
+            self.desc.append(frozenset((sid,)))
+        return sid
+
+    def intern(self, e: sympy.Basic) -> int:
+        """The id of ``e`` (a validated sympy tree), interning every new subtree."""
+        hit = self._by_obj.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        sid = self._intern(e)
+        self._by_obj[id(e)] = (e, sid)
+        return sid
+
+    def _const_node(self, value: float) -> int:
+        return self._node(CONST, value, NAN, ())
+
+    def _intern(self, e: sympy.Basic) -> int:
+        if e.is_Symbol:
+            return self._node(VAR, float(int(e.name[1:])), NAN, ())
+        if e.is_Number or e.is_NumberSymbol:
+            return self._const_node(float(e))
+        if e.is_Add:
+            args = e.args
+            const = NAN
+            if args[0].is_Number:
+                const, args = float(args[0]), args[1:]
+            kids = tuple(self.intern(a) for a in args)
+            if all(self.op[k] == CONST for k in kids):
+                return self._const_node(float(e))
+            # count_nodes counts the number as a leaf child
+            return self._node(ADD, NAN, const, kids, 0 if math.isnan(const) else 1)
+        if e.is_Mul:
+            args = e.args
+            if args[0] is sympy.S.NegativeOne:
+                rest = args[1:]
+                if len(rest) == 1:
+                    kid = self.intern(rest[0])
+                else:
+                    kids = tuple(self.intern(a) for a in rest)
+                    if all(self.op[k] == CONST for k in kids):
+                        return self._const_node(float(e))
+                    kid = self._node(MUL, NAN, NAN, kids)
+                if self.op[kid] == CONST:
+                    return self._const_node(float(e))
+                return self._node(NEG, NAN, NAN, (kid,))
+            const = NAN
+            if args[0].is_Number:
+                const, args = float(args[0]), args[1:]
+            kids = tuple(self.intern(a) for a in args)
+            if all(self.op[k] == CONST for k in kids):
+                return self._const_node(float(e))
+            return self._node(MUL, NAN, const, kids, 0 if math.isnan(const) else 1)
+        if e.is_Pow:
+            base, exp = e.args
+            if exp.is_Integer:
+                n = int(exp)
+                b = self.intern(base)
+                if self.op[b] == CONST:
+                    return self._const_node(float(e))
+                if n == -1:
+                    return self._node(INV, NAN, NAN, (b,))
+                if n < -1:
+                    return self._node(INV, NAN, NAN, (self._power(b, -n),))
+                return self._power(b, n)
+            if exp == _HALF and not isinstance(base, sympy.Abs):
+                b = self.intern(base)
+                if self.op[b] == CONST:
+                    return self._const_node(float(e))
+                return self._node(OP_CODE['sqrt'], NAN, NAN, (b,))
+        name = type(e).__name__
+        if name in _FUNC_BY_CLASS or name in LUT_FUNCTIONS:
+            b = self.intern(e.args[0])
+            if self.op[b] == CONST and name in _FUNC_BY_CLASS:  # a table of a constant stays a table
+                return self._const_node(float(e))
+            return self._node(OP_CODE[name], NAN, NAN, (b,))
+        return self._slow(e)
+
+    def _power(self, b: int, n: int) -> int:
+        if n == 2:
+            return self._node(SQUARE, NAN, NAN, (b,))
+        if n == 3:
+            return self._node(CUBE, NAN, NAN, (b,))
+        return self._node(POW_INT, float(n), NAN, (b,))
+
+    def _slow(self, e: sympy.Basic) -> int:
+        """Everything else, named by ``decompose`` (abs, log, log_abs, sqrt_abs, pow_abs)."""
+        n = decompose(e)
+        if n.op == 'const':
+            return self._const_node(float(n.value))
+        kids = tuple(self.intern(a) for a in n.args)
+        if all(self.op[k] == CONST for k in kids):
+            try:
+                return self._const_node(float(e))
+            except TypeError:
+                pass
+        param = float(n.value) if n.value is not None else NAN
+        return self._node(OP_CODE[n.op], param, NAN, kids)
+
+    # -- views ----------------------------------------------------------------------------------------
+    def op_name(self, sid: int) -> str:
+        return OPS[self.op[sid]]
+
+    def to_text(self, sid: int) -> str:
+        """A readable form of a node (for debugging and error messages)."""
+        op, kids, c = self.op[sid], self.children[sid], self.const[sid]
+        if op == VAR:
+            return f'x{int(self.param[sid])}'
+        if op == CONST:
+            return repr(self.param[sid])
+        parts = [self.to_text(k) for k in kids]
+        if op in (ADD, MUL):
+            if not math.isnan(c):
+                parts.insert(0, repr(c))
+            return '(' + (' + ' if op == ADD else '*').join(parts) + ')'
+        if op == POW_INT:
+            return f'{parts[0]}**{int(self.param[sid])}'
+        return f'{OPS[op]}({", ".join(parts)})'
+
+
+__all__ = ['NodeTable', 'OPS', 'OP_CODE']

@@ -1,0 +1,87 @@
+"""Metrics of predicted against actual costs: per target and per model, on held-out designs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
+INTEGER_TARGETS = ('latency_cycles', 'ii', 'dsp', 'bram_18k')  # exact-match rate is reported for these
+METRICS = ('n', 'mae', 'mape', 'r2', 'spearman', 'exact')
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation; NaN when either side is constant (no ranking to agree on)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float('nan')
+    ra = pd.Series(a).rank().to_numpy()
+    rb = pd.Series(b).rank().to_numpy()
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def target_metrics(pred: np.ndarray, actual: np.ndarray, integer: bool) -> dict[str, float]:
+    """MAE; MAPE as mean(|p - a| / max(|a|, 1)) (defined where the actual is 0); R2; Spearman; exact-match
+    rate of the rounded prediction (integer targets)."""
+    p, a = np.asarray(pred, float), np.asarray(actual, float)
+    ok = np.isfinite(p) & np.isfinite(a)
+    p, a = p[ok], a[ok]
+    n = len(a)
+    if n == 0:
+        return {m: float('nan') for m in METRICS} | {'n': 0}
+    err = p - a
+    ss_tot = float(np.sum((a - a.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else (1.0 if np.allclose(err, 0) else float('nan'))
+    return {
+        'n': n,
+        'mae': float(np.mean(np.abs(err))),
+        'mape': float(np.mean(np.abs(err) / np.maximum(np.abs(a), 1.0))),
+        'r2': r2,
+        'spearman': spearman(p, a),
+        'exact': float(np.mean(np.round(p) == a)) if integer else float('nan'),
+    }
+
+
+def evaluate(pred: pd.DataFrame, actual: pd.DataFrame, targets=TARGETS) -> pd.DataFrame:
+    """One row per target (index), one column per metric. Targets the prediction leaves NaN are skipped."""
+    rows = {}
+    for t in targets:
+        if t not in pred or t not in actual or not np.isfinite(pred[t].to_numpy(float)).any():
+            continue
+        rows[t] = target_metrics(pred[t].to_numpy(), actual[t].to_numpy(), t in INTEGER_TARGETS)
+    return pd.DataFrame.from_dict(rows, orient='index', columns=list(METRICS))
+
+
+def compare(preds: Mapping[str, pd.DataFrame], actual: pd.DataFrame, targets=TARGETS) -> pd.DataFrame:
+    """Long table (model, target, metric columns) for several models' predictions of the same designs."""
+    parts = []
+    for name, p in preds.items():
+        m = evaluate(p, actual, targets)
+        m.insert(0, 'model', name)
+        parts.append(m.rename_axis('target').reset_index())
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['model', 'target', *METRICS])
+
+
+def error_ratio(metrics: pd.DataFrame, model: str, baseline: str = 'additive') -> pd.DataFrame:
+    """Per target, ``model``'s MAE and MAPE as a fraction of ``baseline``'s (the acceptance asks <= 0.5)."""
+    m = metrics.set_index(['model', 'target'])
+    out = {}
+    for t in sorted(set(metrics.loc[metrics['model'] == model, 'target'])):
+        if (baseline, t) not in m.index:
+            continue
+        a, b = m.loc[(model, t)], m.loc[(baseline, t)]
+        out[t] = {'mae_ratio': _ratio(a['mae'], b['mae']), 'mape_ratio': _ratio(a['mape'], b['mape'])}
+    return pd.DataFrame.from_dict(out, orient='index')
+
+
+def _ratio(a: float, b: float) -> float:
+    if not np.isfinite(a) or not np.isfinite(b):
+        return float('nan')
+    if b == 0:
+        return 0.0 if a == 0 else float('inf')
+    return float(a / b)
+
+
+__all__ = ['INTEGER_TARGETS', 'METRICS', 'TARGETS', 'compare', 'error_ratio', 'evaluate', 'spearman', 'target_metrics']

@@ -1,0 +1,509 @@
+"""Features of a design for the cost models, from its expression DAG, the datapath model and a calibration.
+
+One row per design, in four groups (``FEATURE_GROUPS``):
+
+- ``design``: outputs, inputs, precision (width, integer bits, rounding, saturation), clock, LUT tables;
+- ``dag``: distinct nodes (common subexpressions shared by sympy structure), nodes counted as a tree
+  (no sharing: what PySR counts), shared nodes, depth, distinct nodes per operator kind, binary
+  operations, constant adders and multipliers, nonzero canonical-signed-digit (CSD) digits of the
+  multiplier constants (the shift-adds they become), power-of-two and zero constants;
+- ``cal``: from a per-operator calibration (``OperatorCosts``): critical-path latency over per-operator
+  latencies, and per-operator resources summed over distinct nodes (with sharing) and over the tree;
+- ``dp``: the open backend's datapath (``fixedpoint.Datapath``): adder, multiplier and ROM bits over the
+  live nodes, da4ml latency units of the slowest output, the pipeline cutoff and stage count, and an
+  estimate of the pipeline's register bits.
+
+Everything per subtree is cached (by node id, precision and LUT specs, and calibration), so repeated
+subexpressions -- the normal case inside a search -- cost a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from hls_gen import Design, LutSpec, Precision, SrcostError
+from hls_gen.operators import LUT_FUNCTIONS
+
+from . import dag
+from .calibration import CalibrationSet, OperatorCosts
+from .fixedpoint import F as DP
+from .fixedpoint import OP_FIELDS, Context, Datapath, bits, csd_digits
+
+# operator kinds counted in the dag group (leaves are counted as distinct variables / constants)
+_KIND_OPS = tuple(op for op in dag.OPS if op not in ('-', '/'))
+_KIND_CODES = tuple(dag.OP_CODE[o] for o in _KIND_OPS)
+
+DESIGN_FEATURES = ('n_outputs', 'n_inputs', 'n_vars_used', 'width', 'integer', 'fractional', 'signed', 'rnd', 'sat',
+                   'clock_period_ns', 'n_lut_specs', 'lut_table_entries')
+DAG_FEATURES = ('nodes_unique', 'nodes_tree', 'nodes_shared', 'shared_across_outputs', 'depth', 'binary_ops_unique',
+                'binary_ops_tree', 'const_adds', 'const_muls', 'csd_digits', 'pow2_consts', 'zero_consts',
+                *(f'n_{o}' for o in _KIND_OPS))
+CAL_FEATURES = ('cal_latency_cp', 'cal_latency_tree', 'cal_lut', 'cal_ff', 'cal_dsp', 'cal_bram_18k', 'cal_lut_tree',
+                'cal_ff_tree', 'cal_dsp_tree', 'cal_bram_18k_tree', 'cal_missing')
+DP_FEATURES = (*(f'dp_{f}' for f in OP_FIELDS), 'dp_mul_dsp_merged', 'dp_mul_merged', 'dp_mul_dsp_trimmed',
+               'dp_mul_dsp_mid', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed', 'dp_live_nodes', 'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
+               'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs')
+FEATURE_GROUPS = {'design': DESIGN_FEATURES, 'dag': DAG_FEATURES, 'cal': CAL_FEATURES, 'dp': DP_FEATURES}
+FEATURES = (*DESIGN_FEATURES, *DAG_FEATURES, *CAL_FEATURES, *DP_FEATURES)
+_NAN = float('nan')
+
+
+class Job(NamedTuple):
+    """What the features of a design depend on besides its output expressions (duck-types ``Design``)."""
+
+    precision: Precision
+    luts: tuple[LutSpec, ...]
+    clock_period_ns: float
+    n_inputs: int
+
+
+def _binary_ops(table: dag.NodeTable, sid: int) -> int:
+    """Two-input operations a node stands for: k-1 for a k-operand sum or product (the constant included)."""
+    op = table.op[sid]
+    n = len(table.children[sid]) + (0 if math.isnan(table.const[sid]) else 1)
+    if op in (dag.ADD, dag.MUL):
+        return max(n - 1, 0)
+    if op == dag.CUBE:
+        return 2
+    if op == dag.POW_INT:
+        return max(int(table.param[sid]) - 1, 1)
+    if op in (dag.VAR, dag.CONST):
+        return 0
+    return 1
+
+
+class FeatureExtractor:
+    """Turns designs into feature rows. Keep one instance alive (its caches are the speed)."""
+
+    def __init__(self, table: dag.NodeTable | None = None):
+        self.table = table if table is not None else dag.NodeTable()
+        self.datapath = Datapath(self.table)
+        self._ctx: dict[tuple, Context] = {}
+        self._ctx_by_value: dict[tuple, Context] = {}
+        self._struct: dict[int, tuple] = {}
+        self._csd_cache: dict[tuple, int] = {}
+        self._cal_node: dict[tuple, tuple] = {}
+        self._cal_keys: dict[int, tuple[object, int]] = {}
+        self._rows: dict[tuple, list[float]] = {}
+        self._jobs: dict[tuple, Job] = {}
+        self._job_bases: dict[tuple, int] = {}
+        self._job_ids: dict[Job, int] = {}
+        self.max_rows = 500_000
+        self.errors: dict[int, str] = {}
+        self._generation = self.table.generation
+
+    # -- caches ---------------------------------------------------------------------------------------
+    def _begin_batch(self) -> None:
+        """Bound the memory of a long search: past ``table.max_nodes`` nodes every cache starts afresh."""
+        if self.table.trim():
+            self._check()
+            self.datapath.sync()
+        if len(self._csd_cache) > 1_000_000:
+            self._csd_cache.clear()
+
+    def _check(self) -> None:
+        if self._generation != self.table.generation:
+            self._struct.clear()
+            self._cal_node.clear()
+            self._rows.clear()
+            self._generation = self.table.generation
+
+    def context(self, design: 'Design | Job') -> Context:
+        """The datapath context: the precision and a spec for every LUT function (the design's own, else
+        hls4ml's default). Specs of functions a design does not use change nothing, so designs that differ
+        only in which LUT functions they use share one context and its caches."""
+        key = (design.precision, design.luts)
+        ctx = self._ctx.get(key)
+        if ctx is None:
+            own = {s.name: s for s in design.luts}
+            full = tuple(own.get(name) or _default_spec(name) for name in sorted(LUT_FUNCTIONS))
+            ctx = Context(design.precision, full)
+            ctx = self._ctx[key] = self._ctx_by_value.setdefault(ctx.key, ctx)
+        return ctx
+
+    def roots(self, design: Design) -> list[int]:
+        return [self.table.intern(e.sympy_expr) for e in design.outputs]
+
+    # -- the dag group ----------------------------------------------------------------------------------
+    def _node_struct(self, sid: int) -> tuple:
+        """(kind code, binary ops, is const add, is const mul) of one node."""
+        hit = self._struct.get(sid)
+        if hit is None:
+            t = self.table
+            op = t.op[sid]
+            has_c = not math.isnan(t.const[sid])
+            hit = (op, _binary_ops(t, sid), op == dag.ADD and has_c, op == dag.MUL and has_c)
+            self._struct[sid] = hit
+        return hit
+
+    def _csd(self, c: float, design: Design) -> int:
+        key = (c, design.precision.width, design.precision.integer, design.precision.rounding, design.precision.overflow)
+        hit = self._csd_cache.get(key)
+        if hit is None:
+            q = float(design.precision.quantize(abs(c)))
+            hit = self._csd_cache[key] = csd_digits(q) if q else 0
+        return hit
+
+    def dag_row(self, design: Design, roots: list[int]) -> list[float]:
+        t = self.table
+        self._check()
+        sets = [t.desc[r] for r in roots]
+        uniq = sets[0] if len(sets) == 1 else frozenset().union(*sets)
+        kinds = dict.fromkeys(_KIND_CODES, 0)
+        bin_u = cadd = cmul = csd = pow2 = zero = 0
+        n_vars = 0
+        for s in uniq:
+            op, nb, ca, cm = self._node_struct(s)
+            kinds[op] += 1
+            bin_u += nb
+            cadd += ca
+            if cm:
+                cmul += 1
+                c = t.const[s]
+                if c != -1 and c != 1:
+                    digits = self._csd(c, design)
+                    csd += digits
+                    pow2 += digits == 1
+                    zero += digits == 0
+            if op == dag.VAR:
+                n_vars += 1
+        tree = sum(t.size[r] for r in roots)
+        bin_tree = sum(self._tree_binary(r) for r in roots)
+        return [len(uniq), tree, tree - len(uniq), sum(len(s) for s in sets) - len(uniq), max(t.height[r] for r in roots),
+                bin_u, bin_tree, cadd, cmul, csd, pow2, zero, *(kinds[c] for c in _KIND_CODES)], n_vars
+
+    def _tree_binary(self, sid: int) -> int:
+        key = ('tb', sid)
+        hit = self._struct.get(key)  # type: ignore[call-overload]
+        if hit is None:
+            hit = self._node_struct(sid)[1] + sum(self._tree_binary(c) for c in self.table.children[sid])
+            self._struct[key] = hit  # type: ignore[index]
+        return hit
+
+    # -- the cal group ----------------------------------------------------------------------------------
+    def _cal_key(self, costs: OperatorCosts) -> int:
+        hit = self._cal_keys.get(id(costs))
+        if hit is None or hit[0] is not costs:
+            hit = (costs, len(self._cal_keys))
+            self._cal_keys[id(costs)] = hit
+        return hit[1]
+
+    def _own_cost(self, sid: int, costs: OperatorCosts, ck: int, ctx: Context) -> tuple:
+        """(latency through the node, lut, ff, dsp, bram, missing) the node itself adds, from ``costs``."""
+        key = (sid, ck, ctx.luts_id)
+        hit = self._cal_node.get(key)
+        if hit is not None:
+            return hit
+        t = self.table
+        op = t.op[sid]
+        name = dag.OPS[op]
+        has_c = not math.isnan(t.const[sid])
+        nk = len(t.children[sid])
+        missing = 0.0
+
+        def get(o, impl='', size=None):
+            nonlocal missing
+            c = costs.get(o, impl, size)
+            if c is None:
+                missing += 1
+            return c
+
+        parts: list[tuple[object, float, float]] = []  # (cost, count, levels on the path)
+        if op == dag.ADD:
+            if nk > 1:
+                parts.append((get('+'), nk - 1, math.ceil(math.log2(nk))))
+            if has_c:
+                parts.append((get('+', 'const'), 1, 1))
+        elif op == dag.MUL:
+            if nk > 1:
+                parts.append((get('*'), nk - 1, math.ceil(math.log2(nk))))
+            if has_c and abs(t.const[sid]) != 1:
+                parts.append((get('*', 'const'), 1, 1))
+        elif op == dag.POW_INT:
+            n = int(t.param[sid])
+            c = costs.get('pow_int')
+            if c is None:
+                parts.append((get('*'), n - 1, math.ceil(math.log2(n))))
+            else:
+                parts.append((c, 1, 1))
+        elif op in dag.LUT_CODES:
+            size = next((s.table_size for s in ctx.luts if s.name == name), None)
+            parts.append((get(name, 'lut', size), 1, 1))
+        elif op not in (dag.VAR, dag.CONST):
+            parts.append((get(name), 1, 1))
+        lat = lut = ff = dsp = bram = 0.0
+        for c, count, levels in parts:
+            if c is None:
+                continue
+            v = c.latency
+            lat += 0.0 if v != v else v * levels
+            lut += _z(c.lut) * count
+            ff += _z(c.ff) * count
+            dsp += _z(c.dsp) * count
+            bram += _z(c.bram_18k) * count
+        hit = (lat, lut, ff, dsp, bram, missing)
+        self._cal_node[key] = hit
+        return hit
+
+    def _cp(self, sid: int, costs: OperatorCosts, ck: int, ctx: Context) -> float:
+        key = ('cp', sid, ck, ctx.luts_id)
+        hit = self._cal_node.get(key)
+        if hit is None:
+            kids = self.table.children[sid]
+            below = max((self._cp(c, costs, ck, ctx) for c in kids), default=0.0)
+            hit = self._own_cost(sid, costs, ck, ctx)[0] + below
+            self._cal_node[key] = hit
+        return hit
+
+    def _tree_cost(self, sid: int, costs: OperatorCosts, ck: int, ctx: Context) -> tuple:
+        key = ('tree', sid, ck, ctx.luts_id)
+        hit = self._cal_node.get(key)
+        if hit is None:
+            own = self._own_cost(sid, costs, ck, ctx)
+            acc = list(own[:5])
+            for c in self.table.children[sid]:
+                sub = self._tree_cost(c, costs, ck, ctx)
+                for i in range(5):
+                    acc[i] += sub[i]
+            hit = tuple(acc)
+            self._cal_node[key] = hit
+        return hit
+
+    def cal_row(self, design: Design, roots: list[int], costs: OperatorCosts | None) -> list[float]:
+        if costs is None:
+            return [_NAN] * len(CAL_FEATURES)
+        self._check()
+        ck = self._cal_key(costs)
+        ctx = self.context(design)
+        t = self.table
+        sets = [t.desc[r] for r in roots]
+        uniq = sets[0] if len(sets) == 1 else frozenset().union(*sets)
+        lut = ff = dsp = bram = missing = 0.0
+        for s in uniq:
+            _, a, b, c, d, m = self._own_cost(s, costs, ck, ctx)
+            lut += a
+            ff += b
+            dsp += c
+            bram += d
+            missing += m
+        cp = max(self._cp(r, costs, ck, ctx) for r in roots)
+        trees = [self._tree_cost(r, costs, ck, ctx) for r in roots]
+        tree = [sum(x[i] for x in trees) for i in range(5)]
+        if costs.latency_only:
+            lut = ff = dsp = bram = _NAN
+            tree[1:] = [_NAN] * 4
+        return [cp, tree[0], lut, ff, dsp, bram, *tree[1:], missing]
+
+    # -- the dp group -----------------------------------------------------------------------------------
+    def dp_row(self, design: 'Design | Job', roots: list[int]) -> list[float]:
+        dp = self.datapath
+        ctx = self.context(design)
+        st = dp.store(ctx)
+        outs = [dp.output(r, ctx) for r in roots]
+        if len(roots) == 1:
+            live, (acc, worst, dsp, n_mul) = dp.subtree(roots[0], ctx)
+        else:
+            live = frozenset().union(*(dp.live(r, ctx, st) for r in roots))
+            acc, worst, dsp, n_mul = dp.aggregate(live, ctx)
+        acc = acc.copy()
+        wi = DP['worst_delta']
+        for _, o in outs:
+            acc += o
+            if o[wi] > worst:
+                worst = o[wi]
+        worst = max(worst, 1.0)
+        acc[wi] = worst
+        acc[DP['node_delay']] = 0.0
+        lmax = max(v.lat for v, _ in outs)
+        cutoff = max(2.0 * design.clock_period_ns, math.ceil(worst))
+        stages = max(1, math.ceil(lmax / cutoff - 1e-9))
+        w = design.precision.width
+        t = self.table
+        out_bits = float(sum(bits(v) for v, _ in outs))
+        n_const = sum(1 for v, _ in outs if v.is_const)
+        dsp_t, dsp_mid, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)
+        if stages > 1:
+            reg = self._registers(live, roots, st, cutoff, stages, widths)
+            balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths)
+        else:
+            reg = balanced = 0.0
+        fill = lmax / (cutoff * stages) if stages else 0.0
+        return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mid, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill, in_bits, out_bits, reg, balanced, n_const]
+
+    def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None) -> float:
+        """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
+        s' > s is registered s' - s times (da4ml copies it forward one stage at a time)."""
+        vals = st.vals
+        children = self.table.children
+        last = stages - 1
+        stage = {s: min(int(vals[s].lat // cutoff), last) for s in live}
+        need: dict[int, int] = dict.fromkeys(roots, last)
+        for s, st_s in stage.items():
+            for c in children[s]:
+                if c in stage and need.get(c, -1) < st_s:
+                    need[c] = st_s
+        total = 0.0
+        for s, st_s in need.items():
+            if s in stage:
+                d = st_s - stage[s]
+                if d > 0:
+                    total += d * (widths[s] if widths is not None and s in widths else bits(vals[s]))
+        return total
+
+    # -- all --------------------------------------------------------------------------------------------
+    def design_row(self, design: 'Design | Job', costs: OperatorCosts | None = None, roots: list[int] | None = None) -> list[float]:
+        roots = self.roots(design) if roots is None else roots
+        p = design.precision
+        dag_part, n_vars = self.dag_row(design, roots)
+        head = [len(roots), design.n_inputs, n_vars, p.width, p.integer, p.fractional, float(p.signed),
+                float(p.rounding != 'AP_TRN'), float(p.overflow != 'AP_WRAP'), design.clock_period_ns, len(design.luts),
+                float(sum(s.table_size for s in design.luts))]
+        return head + dag_part + self.cal_row(design, roots, costs) + self.dp_row(design, roots)
+
+    def matrix(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> np.ndarray:
+        """Feature matrix (n_designs x len(FEATURES)), float64. A design whose features cannot be computed
+        (e.g. a LUT range that does not fit its precision: no firmware either) gets a NaN row and its
+        message in ``self.errors[i]``."""
+        self._begin_batch()
+        intern = self.table.intern
+        jobs = []
+        gc_on = gc.isenabled()
+        gc.disable()
+        for d in designs:
+            try:
+                roots = tuple(intern(e.sympy_expr) for e in d.outputs)
+            except SrcostError:
+                roots = ()
+            jobs.append((Job(d.precision, d.luts, d.clock_period_ns, d.n_inputs), roots))
+        if gc_on:
+            gc.enable()
+        return self.matrix_jobs(jobs, calibration)
+
+    def expression_jobs(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
+                        clock_period_ns: float = 5.0) -> list[tuple[Job, tuple[int, ...]]]:
+        """Single-output jobs straight from expressions (``Expression`` or validated sympy objects), without
+        building ``Design`` objects: inputs and the LUT functions used come from the DAG. LUT functions
+        without a spec in ``luts`` get hls4ml's defaults, as ``Design.build`` gives them."""
+        self._begin_batch()
+        intern = self.table.intern
+        jobs_cache = self._jobs
+        base = self._job_bases.setdefault((precision, luts, clock_period_ns), len(self._job_bases))
+        out = []
+        for e in exprs:
+            root = intern(getattr(e, 'sympy_expr', e))
+            n_in, used = self._root_info(root)
+            key = (n_in, used, base)
+            job = jobs_cache.get(key)
+            if job is None:
+                given = {s.name: s for s in luts}
+                specs = luts
+                if used - given.keys():
+                    specs = tuple(sorted({**{n: LutSpec.default(n[: -len('_lut')]) for n in used}, **given}.values()))
+                job = jobs_cache[key] = Job(precision, specs, clock_period_ns, max(n_in, 1))
+            out.append((job, (root,)))
+        return out
+
+    def _root_info(self, root: int) -> tuple[int, frozenset[str]]:
+        key = ('info', root)
+        hit = self._struct.get(key)  # type: ignore[call-overload]
+        if hit is None:
+            t = self.table
+            n_in = 0
+            used = set()
+            for s in t.desc[root]:
+                op = t.op[s]
+                if op == dag.VAR:
+                    n_in = max(n_in, int(t.param[s]) + 1)
+                elif op in dag.LUT_CODES:
+                    used.add(dag.OPS[op])
+            hit = (n_in, frozenset(used))
+            self._struct[key] = hit  # type: ignore[index]
+        return hit
+
+    def matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
+        # The caches hold millions of small objects and make no reference cycles: a cyclic-GC pass over
+        # them costs more than the work, so collection waits until the batch is done.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._matrix_jobs(jobs, calibration)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
+        self._check()
+        self.datapath.sync()
+        out = np.empty((len(jobs), len(FEATURES)), dtype=np.float64)
+        cal_cache: dict[tuple, OperatorCosts | None] = {}
+        self.errors = {}
+        rows = self._rows
+        if len(rows) > self.max_rows:
+            rows.clear()
+        job_ids = self._job_ids
+        local: dict[int, int] = {}
+        cal_key = -1
+        for i, (job, roots) in enumerate(jobs):
+            if not roots:
+                out[i] = np.nan
+                self.errors[i] = 'the design has no outputs the cost model can read'
+                continue
+            jid = local.get(id(job))
+            costs = None
+            if jid is None:
+                jid = job_ids.get(job)
+                if jid is None:
+                    jid = job_ids[job] = len(job_ids)
+                if calibration is not None:
+                    key = (job.precision, job.clock_period_ns)
+                    if key not in cal_cache:
+                        try:
+                            cal_cache[key] = calibration.for_precision(job.precision, job.clock_period_ns)
+                        except LookupError:
+                            cal_cache[key] = None
+                    costs = cal_cache[key]
+                cal_key = -1 if costs is None else self._cal_key(costs)
+                jid = local[id(job)] = jid * 4096 + cal_key + 1
+            rkey = (roots, jid)
+            row = rows.get(rkey)
+            if row is None:
+                if calibration is not None:
+                    costs = cal_cache.get((job.precision, job.clock_period_ns))
+                try:
+                    row = rows[rkey] = np.asarray(self.design_row(job, costs, list(roots)), dtype=np.float64)
+                except SrcostError as e:
+                    out[i] = np.nan
+                    self.errors[i] = str(e)
+                    continue
+            out[i] = row
+        return out
+
+    def features(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> pd.DataFrame:
+        return pd.DataFrame(self.matrix(designs, calibration), columns=list(FEATURES))
+
+    def datapath_features(self, designs: Sequence[Design]) -> pd.DataFrame:
+        """Only what the open backend's analytic model reads (no calibration needed)."""
+        return self.features(designs, None)
+
+
+_DEFAULT_SPECS: dict[str, LutSpec] = {}
+
+
+def _default_spec(lut_name: str) -> LutSpec:
+    spec = _DEFAULT_SPECS.get(lut_name)
+    if spec is None:
+        spec = _DEFAULT_SPECS[lut_name] = LutSpec.default(lut_name[: -len('_lut')])
+    return spec
+
+
+def _z(v: float) -> float:
+    return 0.0 if v != v else v
+
+
+__all__ = ['CAL_FEATURES', 'DAG_FEATURES', 'DESIGN_FEATURES', 'DP_FEATURES', 'FEATURES', 'FEATURE_GROUPS', 'FeatureExtractor']

@@ -1,0 +1,204 @@
+"""``srcost fit``: build or extend the training set, train the learned model, report held-out metrics.
+
+Held-out designs are chosen by a hash of their digest (``test_fraction`` of them), so the split does not
+move when the training set grows. The metrics are those of a model trained without the held-out designs;
+the model that is saved is then retrained on every design (it ships with the metrics of the former).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hls_gen import SrcostError
+from hls_gen.design import DEFAULT_PART
+
+from .api import calibration_from_store, default_model_path, shared_extractor
+from .calibration import default_calibration
+from .evaluation import TARGETS, compare, error_ratio
+from .models import AdditiveModel, AnalyticModel, LearnedModel, Provenance
+from .training import (BackendRunner, FixedDesignSpec, Runner, TrainingSetSpec, default_training_path, designs_of,
+                       extend_training_set, load_training_set, read_provenance, rows_digest, spec_of)
+
+
+@dataclass
+class FitReport:
+    backend: str
+    part: str
+    training_set: str
+    n_designs: int
+    n_train: int
+    n_test: int
+    model_path: str | None
+    metrics: pd.DataFrame  # model, target, n, mae, mape, r2, spearman, exact
+    ratios: pd.DataFrame  # learned / additive per target
+    real_metrics: pd.DataFrame | None = None  # on designs from real searches
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        def records(df):
+            return None if df is None else json.loads(df.to_json(orient='records'))
+
+        return {
+            'backend': self.backend, 'part': self.part, 'training_set': self.training_set, 'n_designs': self.n_designs,
+            'n_train': self.n_train, 'n_test': self.n_test, 'model_path': self.model_path,
+            'metrics': records(self.metrics), 'learned_over_additive': records(self.ratios.rename_axis('target').reset_index()),
+            'real_search_metrics': records(self.real_metrics), 'notes': self.notes,
+        }
+
+
+def is_test(digest: str, fraction: float) -> bool:
+    h = int(hashlib.sha256(digest.encode()).hexdigest()[:8], 16)
+    return h / 0xFFFFFFFF < fraction
+
+
+def fold_of(digest: str, k: int) -> int:
+    """The cross-validation fold of a design: a hash of its digest, so folds do not move as the set grows."""
+    return int(hashlib.sha256(digest.encode()).hexdigest()[:8], 16) % k
+
+
+def fit(
+    backend: str = 'open',
+    part: str = DEFAULT_PART,
+    n_expressions: int | None = None,
+    training_path: Path | None = None,
+    model_path: Path | None = None,
+    runner: Runner | None = None,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    db: str | None = None,
+    save: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> FitReport:
+    """Train and evaluate the cost models of ``backend`` (see the module docstring)."""
+    if backend in ('vivado_hls', 'vitis_hls'):
+        return fit_vivado(backend, part)
+    path = Path(training_path) if training_path else default_training_path(backend, part)
+    notes: list[str] = []
+    if n_expressions is not None:
+        have = len(load_training_set(path, ok_only=False)) if path.exists() else 0
+        if have < n_expressions:
+            notes.append(f'synthesized designs {have}..{n_expressions - 1} through the {backend} backend')
+            extend_training_set(path, n_expressions, TrainingSetSpec(backend, part, seed), runner or BackendRunner(backend),
+                                progress=progress)
+    if not path.exists():
+        raise SrcostError(f'no training set at {path}; give --n-expressions N to synthesize one')
+    df = load_training_set(path)
+    if n_expressions is not None:
+        df = df[df['index'] < n_expressions].reset_index(drop=True)
+    if len(df) < 20:
+        raise SrcostError(f'{path} has only {len(df)} synthesized designs; give --n-expressions 200 or more')
+    designs = designs_of(df, spec_of(path) or TrainingSetSpec(backend, part, seed))  # digest-checked
+    actual = df[list(TARGETS)].astype(float).reset_index(drop=True)
+    cal = calibration_from_store(db, backend, part) or default_calibration(backend, part)
+    fx = shared_extractor()
+    X = fx.features(designs, cal)
+    ok = np.isfinite(X['dp_stages'].to_numpy())
+    if not ok.all():
+        notes.append(f'{int((~ok).sum())} designs have no features (e.g. a LUT range that does not fit): left out')
+    prov = read_provenance(path)
+    provenance = Provenance(
+        training_set=str(path.name), training_set_digest=rows_digest(df), tool_versions=list(prov.get('tool_versions', [])),
+        notes=f'generator seed {prov.get("seed")}, v{prov.get("generator_version")}; '
+              f'backend code {",".join(prov.get("backend_code_digests", []))}',
+    )
+    # k-fold cross-validation by design digest: every design is predicted by a model that never saw it
+    k = max(2, int(round(1 / test_fraction)))
+    fold = np.array([fold_of(d, k) for d in df['design_digest']])
+    preds = {name: pd.DataFrame(index=range(len(df)), columns=list(TARGETS), dtype=float) for name in ('additive', 'analytic', 'learned')}
+    additive = AdditiveModel(backend, part, cal, fx)
+    held = None
+    for f in range(k):
+        tr, te = (fold != f) & ok, (fold == f) & ok
+        if not te.any() or tr.sum() < 10:
+            continue
+        held = LearnedModel(backend, part, cal, fx).fit(X[tr].reset_index(drop=True), actual[tr].reset_index(drop=True),
+                                                         provenance=provenance)
+        Xte = X[te].reset_index(drop=True)
+        idx = np.flatnonzero(te)
+        for name, p in (('additive', additive.predict_features(Xte)), ('analytic', held.analytic.predict_features(Xte)),
+                        ('learned', held.predict_features(Xte))):
+            preds[name].iloc[idx] = p[list(TARGETS)].to_numpy()
+    if held is None:
+        raise SrcostError(f'too few designs in {path} for cross-validation')
+    metrics = compare({n: p[ok].reset_index(drop=True) for n, p in preds.items()}, actual[ok].reset_index(drop=True))
+    notes.append(f'metrics: {k}-fold cross-validation by design digest (each design predicted by a model trained '
+                 f'without it); {int(ok.sum())} designs')
+    ratios = error_ratio(metrics, 'learned', 'additive')
+    final = LearnedModel(backend, part, cal, fx).fit(X[ok].reset_index(drop=True), actual[ok].reset_index(drop=True),
+                                                      provenance=provenance)
+    final.provenance.notes += f'; metrics by {k}-fold cross-validation over {int(ok.sum())} designs'
+    real = None
+    search_path = path.with_name(path.name.replace('_training.csv', '_search.csv'))
+    sdesigns = search_designs(part)
+    if sdesigns and n_expressions is not None:
+        have = len(load_training_set(search_path, ok_only=False)) if search_path.exists() else 0
+        if have < len(sdesigns):
+            extend_training_set(search_path, len(sdesigns), FixedDesignSpec(tuple(sdesigns), 'real searches', backend, part),
+                                runner or BackendRunner(backend), chunk=2, progress=progress)
+    if search_path.exists():
+        sdf = load_training_set(search_path)
+        if len(sdf):
+            fixed = FixedDesignSpec(tuple(sdesigns), 'real searches', backend, part) if sdesigns else None
+            Xs = fx.features(designs_of(sdf, fixed), cal)
+            Ys = sdf[list(TARGETS)].astype(float).reset_index(drop=True)
+            real = compare({'additive': additive.predict_features(Xs), 'analytic': final.analytic.predict_features(Xs),
+                            'learned': final.predict_features(Xs)}, Ys)
+            notes.append(f'real-search set: {len(sdf)} designs from {search_path.name} (PySR jet-tagging expressions of '
+                         '../shared), predicted by the model trained on every training design')
+    n_ok = int(ok.sum())
+    report = FitReport(backend, part, str(path), len(df), n_ok - n_ok // k, n_ok, None, metrics, ratios, real, notes)
+    if save:
+        report.model_path = str(final.save(model_path or default_model_path(backend, part)))
+        metrics_path = Path(report.model_path).with_name(Path(report.model_path).stem.replace('_model', '') + '_metrics.json')
+        metrics_path.write_text(json.dumps(report.to_dict(), indent=1) + '\n')
+    return report
+
+
+def search_designs(part: str = DEFAULT_PART) -> list:
+    """Designs of expressions that came out of real searches: the five jet-tagging outputs PySR found in
+    ``../shared/fixtures/vivado_hls`` (sin native and as a 1024-entry LUT), each alone and all five as one
+    design. [] without ../shared."""
+    from hls_gen import Design
+
+    from .vivado import fixture_designs
+
+    out = []
+    for variant, d, _ in fixture_designs():
+        if variant == 'lut':
+            continue
+        for e in d.outputs:
+            out.append(Design.build([e], d.precision, d.luts, n_inputs=d.n_inputs, part=part))
+        out.append(Design.build(list(d.outputs), d.precision, d.luts, n_inputs=d.n_inputs, part=part))
+    return out
+
+
+def fit_vivado(backend: str, part: str = DEFAULT_PART) -> FitReport:
+    """Vivado/Vitis HLS cannot run here: fit the analytic model's backend-level parameters on the shared
+    designs and report its latency on them (the published calibration has latency only)."""
+    from .api import get_model
+    from .vivado import fixture_designs
+
+    fixtures = fixture_designs()
+    if not fixtures:
+        raise SrcostError('fitting vivado_hls needs ../shared/fixtures/vivado_hls (the real reports); it is absent')
+    analytic = get_model('analytic', backend, part)
+    additive = get_model('additive', backend, part)
+    designs = [d for _, d, _ in fixtures]
+    actual = pd.DataFrame({'latency_cycles': [float(y) for _, _, y in fixtures]})
+    metrics = compare({'additive': additive.predict(designs), 'analytic': analytic.predict(designs)}, actual,
+                      targets=('latency_cycles',))
+    p = getattr(analytic, 'vivado_params', None)
+    notes = [f'backend-level parameters {p} fitted on the {len(fixtures)} shared designs (the only real Vivado reports here)',
+             'the published calibration has latency only: resources are not predicted']
+    return FitReport(backend, part, 'published calibration + ../shared/fixtures/vivado_hls', len(fixtures), len(fixtures), len(fixtures),
+                     None, metrics, error_ratio(metrics, 'analytic', 'additive'), None, notes)
+
+
+__all__ = ['FitReport', 'fit', 'fit_vivado', 'is_test']

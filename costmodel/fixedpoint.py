@@ -70,6 +70,8 @@ def _lsb(v: 'Val') -> int:
     """Position of the lowest bit (log2 of the step)."""
     if v.is_const:
         return -const_f(v.lo) if v.lo else 0
+    if not (v.step > 0 and math.isfinite(v.step)):
+        return 0
     return int(round(math.log2(v.step)))
 
 
@@ -91,6 +93,8 @@ def kif(v: Val) -> tuple[int, int, int]:
     if v.lo == v.hi:
         if v.lo == 0:
             return 0, 0, 0
+    if not (v.step > 0 and math.isfinite(v.step) and math.isfinite(v.lo) and math.isfinite(v.hi)):
+        return int(v.lo < 0), 128, 0  # a degenerate interval (overflowing powers): as wide as it gets
     f = -int(round(math.log2(v.step)))
     xx = max(-v.lo, v.hi + v.step)
     i = math.ceil(math.log2(xx)) if xx > 0 else -f

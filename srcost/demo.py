@@ -18,7 +18,7 @@ from pathlib import Path
 
 DEMO_OPS = ('+', '-', '*', 'square', 'sin', 'exp')
 PRECISION = 'ap_fixed<16,6>'
-LUTS = ('sin:1024:-4:4',)
+LUTS = ('sin:256:-4:4',)  # small tables keep the demo's synthesis short
 
 
 @dataclass
@@ -64,7 +64,7 @@ def run_demo(out: Path, budget_seconds: float = 12.0, n_designs: int = 10, jobs:
 
     _say(f'1/5 profiling {", ".join(DEMO_OPS)} at {PRECISION} on the open backend -> {db}')
     backend = get_backend('open', verify_latency=False)
-    plans = make_plans('open', backend.tool_version(), operators=DEMO_OPS, precisions=[PRECISION], lut_sizes=(1024,))
+    plans = make_plans('open', backend.tool_version(), operators=DEMO_OPS, precisions=[PRECISION], lut_sizes=(256,))
     with CalibrationStore(db) as store:
         summary = profile_ops(plans, store, 'open', jobs=jobs, progress=False, backend_options={'verify_latency': False},
                               workdir=out / 'work' / 'profile')

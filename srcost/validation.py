@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import os
 import math
 import platform
 import shlex
@@ -470,6 +471,20 @@ def _synthesize(be, designs: list[Design], workdir: Path, timeout_s: float) -> l
     return out
 
 
+def _synthesize_parallel(be, unique: dict[str, Design], workdir: Path, timeout_s: float) -> dict:
+    """Split the designs into one batch per core (each batch one tool run in its own folder, run from a
+    thread: the work happens in the tool's subprocess)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = list(unique)
+    n = max(1, min(len(keys), os.cpu_count() or 1))
+    chunks = [keys[i::n] for i in range(n)]
+    with ThreadPoolExecutor(n) as pool:
+        parts = list(pool.map(lambda ik: _synthesize(be, [unique[k] for k in ik[1]], workdir / f'batch{ik[0]}', timeout_s),
+                              enumerate(chunks)))
+    return {k: r for chunk, res in zip(chunks, parts) for k, r in zip(chunk, res)}
+
+
 def _copy_verilog(src: Path, dst: Path) -> None:
     if dst.exists():
         shutil.rmtree(dst)
@@ -559,7 +574,7 @@ def validate(
     for d in designs:
         unique.setdefault(d.digest(), d)
     t0 = time.monotonic()
-    results = dict(zip(unique, _synthesize(be, list(unique.values()), work / 'synth', timeout_s)))
+    results = _synthesize_parallel(be, unique, work / 'synth', timeout_s)
     synth_seconds = time.monotonic() - t0
 
     compiler = backend if backend in ('vivado_hls', 'vitis_hls') else 'vivado_hls'
@@ -586,7 +601,7 @@ def validate(
             try:
                 from hls_gen.backends.open import module_name
 
-                src = work / 'synth' / module_name(d)
+                src = next((work / 'synth').glob(f'*/{module_name(d)}'), work / 'synth' / module_name(d))
                 if backend != 'open' or not (src / 'src').is_dir():
                     from hls_gen.backends.open import OpenBackend
 

@@ -41,7 +41,7 @@ def spread(n_items: int, k: int) -> list[int]:
     return [round(i * (n_items - 1) / max(k - 1, 1)) for i in range(k)]
 
 
-def run_demo(out: Path, budget_seconds: float = 12.0, n_designs: int = 10, jobs: int | None = None,
+def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: int | None = None,
              max_train_rows: int = 1500) -> DemoResult:
     import numpy as np
 

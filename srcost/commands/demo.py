@@ -14,8 +14,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         out: Path = typer.Option(Path('srcost-demo'), '--out', help='directory for the store, fronts and report'),
-        budget_seconds: float = typer.Option(12.0, '--budget-seconds', help='search seconds per class'),
-        n_designs: int = typer.Option(10, '--n-designs', help='classifier designs to synthesize and validate'),
+        budget_seconds: float = typer.Option(8.0, '--budget-seconds', help='search seconds per class'),
+        n_designs: int = typer.Option(4, '--n-designs', help='classifier designs to synthesize and validate'),
         jobs: Optional[int] = typer.Option(None, '--jobs', '-j'),
     ) -> None:
         """Profile, predict, search, synthesize and validate; print the report's path."""

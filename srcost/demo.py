@@ -93,8 +93,9 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
     for k in range(n_designs):
         exprs = [front[spread(len(front), n_designs)[k]].expression for front in fronts]
         d = Design.build(exprs, PRECISION, LUTS, n_inputs=jets.X_test.shape[1], name=f'jets{k}')
-        if d.digest() not in seen:
-            seen.add(d.digest())
+        key = tuple(e.canonical for e in d.outputs)  # the same expressions under another name are one design
+        if key not in seen:
+            seen.add(key)
             designs.append(d)
     n_test = min(2000, len(jets.y_test))
     run = validate(designs, jets.X_test[:n_test], jets.y_test[:n_test], backend='open',

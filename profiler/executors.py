@@ -30,19 +30,6 @@ from .errors import ProfilerError
 
 
 @dataclass
-
-class _Queued:
-    """The job queue both executors share: ``submit`` returns a job id; subclasses drain ``queue``."""
-
-    queue: 'deque[tuple[int, Any, float]]'
-    _next_id: int
-
-    def submit(self, task: Any, deadline_s: float) -> int:
-        self._next_id += 1
-        self.queue.append((self._next_id, task, float(deadline_s)))
-        return self._next_id
-
-
 class Finished:
     job_id: int
     task: Any
@@ -106,7 +93,7 @@ class _Worker:
         self.conn.close()
 
 
-class LocalPool(_Queued):
+class LocalPool:
     def __init__(self, fn: Callable, jobs: int | None = None):
         self.fn = fn
         self.slots = max(1, int(jobs or os.cpu_count() or 1))
@@ -114,6 +101,11 @@ class LocalPool(_Queued):
         self.workers: list[_Worker] = []
         self.queue: deque[tuple[int, Any, float]] = deque()
         self._next_id = 0
+
+    def submit(self, task: Any, deadline_s: float) -> int:
+        self._next_id += 1
+        self.queue.append((self._next_id, task, float(deadline_s)))
+        return self._next_id
 
     def pending(self) -> int:
         return len(self.queue) + sum(w.job is not None for w in self.workers)
@@ -184,7 +176,7 @@ class LocalPool(_Queued):
         self.queue.clear()
 
 
-class DaskPool(_Queued):
+class DaskPool:
     def __init__(self, fn: Callable, address: str, connect_timeout_s: float = 30):
         try:
             from distributed import Client
@@ -199,6 +191,11 @@ class DaskPool(_Queued):
         self.queue: deque[tuple[int, Any, float]] = deque()
         self.inflight: dict[Any, tuple[int, Any, float]] = {}
         self._next_id = 0
+
+    def submit(self, task: Any, deadline_s: float) -> int:
+        self._next_id += 1
+        self.queue.append((self._next_id, task, float(deadline_s)))
+        return self._next_id
 
     def pending(self) -> int:
         return len(self.queue) + len(self.inflight)

@@ -1,8 +1,10 @@
-"""``srcost fit``: build or extend the training set, train the learned model, report held-out metrics.
+"""``srcost fit``: build or extend the training set, train the learned model, report cross-validated metrics.
 
-Held-out designs are chosen by a hash of their digest (``test_fraction`` of them), so the split does not
-move when the training set grows. The metrics are those of a model trained without the held-out designs;
-the model that is saved is then retrained on every design (it ships with the metrics of the former).
+Designs are split into k folds (k = 1 / ``test_fraction``) by a hash of their digest, so folds do not move
+when the training set grows; each design is predicted by a model trained on the other folds, and the
+metrics (per target and per model) are computed over every design. The model that is saved is then
+trained on every design. Designs from real searches (the PySR jet-tagging expressions of ``../shared``)
+are a second, separate evaluation set.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from hls_gen.design import DEFAULT_PART
 from .api import calibration_from_store, default_model_path, shared_extractor
 from .calibration import default_calibration
 from .evaluation import TARGETS, compare, error_ratio
-from .models import AdditiveModel, AnalyticModel, LearnedModel, Provenance
+from .models import AdditiveModel, LearnedModel, Provenance
 from .training import (BackendRunner, FixedDesignSpec, Runner, TrainingSetSpec, default_training_path, designs_of,
                        extend_training_set, load_training_set, read_provenance, rows_digest, spec_of)
 

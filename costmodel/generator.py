@@ -19,7 +19,7 @@ import numpy as np
 
 from hls_gen import Design, ExpressionError, LutSpec, Precision
 from hls_gen.ir import count_nodes
-from hls_gen.operators import LUT_FUNCTIONS, OPERATORS, get_operator
+from hls_gen.operators import LUT_FUNCTIONS, get_operator
 
 GENERATOR_VERSION = 1
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -436,10 +435,6 @@ class LearnedModel(CostModel):
 
 
 MODELS = {'additive': AdditiveModel, 'analytic': AnalyticModel, 'learned': LearnedModel}
-
-
-def _isnan(x: float) -> bool:
-    return isinstance(x, float) and math.isnan(x)
 
 
 __all__ = ['AdditiveModel', 'AnalyticModel', 'CostModel', 'LearnedModel', 'MODELS', 'ModelError', 'OpenParams',

@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 import sympy
+from sympy.printing.str import StrPrinter
 
 from .errors import ExpressionError
 from .operators import LUT_FUNCTIONS, OPERATORS, get_operator
@@ -165,6 +166,13 @@ def parse_expression(text: str) -> sympy.Expr:
     return expr
 
 
+class _ExactPrinter(StrPrinter):
+    def _print_Float(self, expr: sympy.Float) -> str:
+        if expr._prec == 53:  # a double: repr round-trips exactly
+            return repr(float(expr))
+        return super()._print_Float(expr)
+
+
 @dataclass(frozen=True)
 class Expression:
     """One output expression: a sympy tree over variables ``x0, x1, ...`` and table operators."""
@@ -182,15 +190,17 @@ class Expression:
     @classmethod
     def from_sympy(cls, expr: sympy.Basic) -> 'Expression':
         """Validate a sympy object (e.g. from PySR's ``sympy()``) by re-reading its printed form."""
-        return cls(parse_expression(sympy.sstr(expr, full_prec=True)))
+        return cls(parse_expression(_ExactPrinter().doprint(expr)))
 
     def __str__(self) -> str:
         return sympy.sstr(self.sympy_expr, full_prec=False)
 
     @property
     def text(self) -> str:
-        """Printed form with every constant at full precision (what designs serialize)."""
-        return sympy.sstr(self.sympy_expr, full_prec=True)
+        """Printed form that parses back to this exact expression: every 53-bit constant printed as Python's
+        shortest round-trip ``repr`` (sympy's own printer stops at 15 digits, which moves the last bits and,
+        through the order of the terms, can change the firmware). What designs serialize and commands print."""
+        return _ExactPrinter().doprint(self.sympy_expr)
 
     @cached_property
     def canonical(self) -> str:

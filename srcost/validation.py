@@ -382,19 +382,22 @@ def synth_command(design: Design, backend: str) -> str:
     """The ``srcost synth`` command line that synthesizes ``design`` alone on ``backend``."""
     from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
-    args = ['srcost', 'synth', *(str(e) for e in design.outputs), '--precision', str(design.precision)]
+    exprs = [str(e) for e in design.outputs]
+    opts = ['--precision', str(design.precision)]
     for s in design.luts:
-        args += ['--lut', str(s)]
+        opts += ['--lut', str(s)]
     if backend != 'open':
-        args += ['--backend', backend]
+        opts += ['--backend', backend]
     if design.part != DEFAULT_PART:
-        args += ['--part', design.part]
+        opts += ['--part', design.part]
     if design.clock_period_ns != DEFAULT_CLOCK_NS:
-        args += ['--clock-period', f'{design.clock_period_ns:g}']
+        opts += ['--clock-period', f'{design.clock_period_ns:g}']
     need = max(e.n_inputs for e in design.outputs)
     if design.n_inputs != max(need, 1):
-        args += ['--n-inputs', str(design.n_inputs)]
-    return shlex.join(args + ['--json'])
+        opts += ['--n-inputs', str(design.n_inputs)]
+    if any(e.startswith('-') for e in exprs):  # '-0.5*x0' would read as an option: options first, then `--`
+        return shlex.join(['srcost', 'synth', *opts, '--json', '--', *exprs])
+    return shlex.join(['srcost', 'synth', *exprs, *opts, '--json'])
 
 
 def tool_versions(backend_obj=None, emulation: str = 'trace') -> dict[str, str]:

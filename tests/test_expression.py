@@ -122,3 +122,19 @@ def test_design_defaults_luts_and_digest():
     assert Design.build(['x0'], 'ap_fixed<18,8>').digest() != Design.build(['x0'], 'ap_fixed<16,6>').digest()
     with pytest.raises(ExpressionError):
         Design.build(['x5'], n_inputs=2)
+
+
+def test_text_round_trips_doubles_exactly():
+    """sympy prints 53-bit floats with 15 digits; a design rebuilt from that text would differ in its last
+    bits and digest (and da4ml may order its adders differently). ``text`` parses back to the same design."""
+    import sympy
+
+    from hls_gen import Design
+
+    c = sympy.Float(0.0076041221618652344)
+    e = Expression.from_sympy(-c * sympy.Symbol('x0', real=True) + sympy.Float(0.82665801048278809))
+    assert e.sympy_expr.has(c) and '0.007604122161865234' in e.text
+    assert Expression.parse(e.text).canonical == e.canonical
+    d = Design.build([e], 'ap_fixed<16,6>')
+    assert Design.from_dict(d.to_dict()).digest() == d.digest()
+    assert Expression.parse('1e-30*x0 + 2.5').text == '1e-30*x0 + 2.5'

@@ -103,6 +103,27 @@ def test_synth_command_reproduces_the_design():
     assert rebuilt.digest() == d.digest()
 
 
+def test_synth_command_of_a_negative_expression_parses(monkeypatch):
+    """'-0.97*x0*exp(x1)' first on a command line would be read as an option: the command puts `--` before it."""
+    from typer.testing import CliRunner
+
+    from srcost.cli import app
+
+    d = Design.build(['-0.976*x0*exp(-0.53*x1) + 0.885', 'x1 - x0'], 'ap_fixed<16,6>', n_inputs=3)
+    args = shlex.split(synth_command(d, 'open'))
+    assert args[-3] == '--' and args[-2:] == [str(e) for e in d.outputs]
+    seen = {}
+    import srcost.commands.synth as synth_mod
+
+    def fake_design(exprs, precision, lut, part, clock, n_inputs):
+        seen.update(exprs=list(exprs), precision=precision, n_inputs=n_inputs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(synth_mod, 'design_from_options', fake_design)
+    CliRunner().invoke(app, args[1:])
+    assert seen == {'exprs': [str(e) for e in d.outputs], 'precision': 'ap_fixed<16,6>', 'n_inputs': 3}
+
+
 def test_option_helpers():
     assert split_precisions(['ap_fixed<16,6>,ap_fixed<18,8, AP_RND,AP_SAT>', 'ap_ufixed<8,3>']) == [
         'ap_fixed<16,6>', 'ap_fixed<18,8, AP_RND,AP_SAT>', 'ap_ufixed<8,3>']

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import cli_errors
-from ..options import design_from_options
+from ..options import design_from_options, print_design_result
 
 _DB_HELP = 'Calibration store (SQLite). Default: $SRCOST_DB; without one, the built-in calibration of the backend.'
 
@@ -98,23 +98,15 @@ def predict_cmd(
             raise SrcostError(next(iter(errors.values())))
         d = {k: _num(row[k]) for k in row.index}
         d.update(backend=backend, part=part, precision=str(design.precision), clock_period_ns=design.clock_period_ns,
-                 model=m.name, expressions=[str(e) for e in design.outputs], luts=[str(s) for s in design.luts])
+                 model=m.name)
         if m.name == 'learned':
             d['model_provenance'] = m.provenance.to_dict()
         if m.latency_only:
             d['note'] = 'the calibration has latency only: resources are not predicted'
+        print_design_result(d, design, f'{m.name} model, {backend}', 'predicted',
+                            ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k'), as_json)
         if as_json:
-            print(json.dumps(d, indent=2))
             return
-        from rich.console import Console
-        from rich.table import Table
-
-        t = Table(title=f'{m.name} model, {backend}: {"; ".join(d["expressions"])} @ {design.precision}')
-        t.add_column('metric')
-        t.add_column('predicted', justify='right')
-        for k in ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k'):
-            t.add_row(k, '-' if d[k] is None else str(d[k]))
-        Console().print(t)
         if 'note' in d:
             print(d['note'])
 

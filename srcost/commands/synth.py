@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,7 +10,9 @@ from typing import Optional
 import typer
 
 from ..errors import cli_errors
-from ..options import design_from_options
+from ..options import design_from_options, print_design_result
+
+SYNTH_KEYS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k', 'carry', 'clock_estimate_ns')
 
 
 def register(app: typer.Typer) -> None:
@@ -50,18 +51,7 @@ def register(app: typer.Typer) -> None:
                 d['log_path'] = None
             else:
                 d['log_path'] = str(out / Path(result.log_path).name) if result.log_path else None
-            d['expressions'] = [str(e) for e in design.outputs]
-            d['luts'] = [str(s) for s in design.luts]
+            print_design_result(d, design, backend, 'value', SYNTH_KEYS, as_json)
             if as_json:
-                print(json.dumps(d, indent=2))
                 return
-            from rich.console import Console
-            from rich.table import Table
-
-            t = Table(title=f'{backend}: {"; ".join(d["expressions"])} @ {design.precision}')
-            t.add_column('metric')
-            t.add_column('value', justify='right')
-            for k in ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k', 'carry', 'clock_estimate_ns'):
-                t.add_row(k, str(d[k]))
-            Console().print(t)
             print(f'latency: {result.latency_method}; clock: {result.clock_estimate_method}')

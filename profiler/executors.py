@@ -93,19 +93,27 @@ class _Worker:
         self.conn.close()
 
 
-class LocalPool:
-    def __init__(self, fn: Callable, jobs: int | None = None):
-        self.fn = fn
-        self.slots = max(1, int(jobs or os.cpu_count() or 1))
-        self.ctx = mp.get_context('spawn')
-        self.workers: list[_Worker] = []
-        self.queue: deque[tuple[int, Any, float]] = deque()
+class _JobQueue:
+    """What both pools share: submitted jobs wait in order until a slot takes them; a job's deadline counts
+    from when it starts."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[int, Any, float]] = deque()  # (job id, task, seconds allowed once started)
         self._next_id = 0
 
     def submit(self, task: Any, deadline_s: float) -> int:
         self._next_id += 1
         self.queue.append((self._next_id, task, float(deadline_s)))
         return self._next_id
+
+
+class LocalPool(_JobQueue):
+    def __init__(self, fn: Callable, jobs: int | None = None):
+        super().__init__()
+        self.fn = fn
+        self.slots = max(1, int(jobs or os.cpu_count() or 1))
+        self.ctx = mp.get_context('spawn')
+        self.workers: list[_Worker] = []
 
     def pending(self) -> int:
         return len(self.queue) + sum(w.job is not None for w in self.workers)
@@ -176,8 +184,9 @@ class LocalPool:
         self.queue.clear()
 
 
-class DaskPool:
+class DaskPool(_JobQueue):
     def __init__(self, fn: Callable, address: str, connect_timeout_s: float = 30):
+        super().__init__()
         try:
             from distributed import Client
         except ImportError:  # pragma: no cover - distributed is a dependency
@@ -188,14 +197,7 @@ class DaskPool:
         except (OSError, TimeoutError) as e:
             raise ProfilerError(f'cannot connect to the Dask scheduler at {address}: {e}') from None
         self.slots = max(1, sum(self.client.nthreads().values()))
-        self.queue: deque[tuple[int, Any, float]] = deque()
         self.inflight: dict[Any, tuple[int, Any, float]] = {}
-        self._next_id = 0
-
-    def submit(self, task: Any, deadline_s: float) -> int:
-        self._next_id += 1
-        self.queue.append((self._next_id, task, float(deadline_s)))
-        return self._next_id
 
     def pending(self) -> int:
         return len(self.queue) + len(self.inflight)

@@ -1,6 +1,6 @@
 """Cost-aware against cost-blind search at the same time budget, measured on real synthesis.
 
-For each problem, the operon engine runs twice with the same seed and budget: ``--objective latency``
+For each problem, the operon engine runs twice with the same seed and budget (one core each): ``--objective latency``
 (the cost model's predicted cycles) and ``--objective complexity`` (node count, cost-blind). Every member
 of both fronts is synthesized on the open backend. For each accuracy level (test R2) the table shows the
 measured latency and LUT count of the cheapest member reaching it (cheapest by measured latency, then LUT).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,38 +27,70 @@ PROBLEMS = {
 LEVELS = (0.9, 0.99, 0.999)
 
 
-def run(budget: float, rows: int, seed: int, precision: str) -> list[dict]:
-    from sklearn.metrics import r2_score
-
-    from hls_gen import Design
-    from hls_gen.backends import get_backend
+def search_one(args: tuple) -> dict:
+    """Worker: one search (one core: operon runs single-threaded), its front as expressions."""
+    name, objective, budget, rows, seed, precision = args
     from sr_search.estimator import CostAwareRegressor
 
+    X, y = problem_data(name, rows, seed)
+    n_train = rows * 3 // 4
+    reg = CostAwareRegressor(
+        binary_operators=['+', '-', '*'], unary_operators=['sin', 'cos', 'exp'], maxsize=25,
+        generations=100000, budget_seconds=budget, random_state=seed, objective=objective, precision=precision,
+    )
+    t0 = time.perf_counter()
+    reg.fit(X[:n_train], y[:n_train])
+    return {'problem': name, 'objective': objective, 'fit_seconds': time.perf_counter() - t0,
+            'expressions': [m.expression for m in reg.front_]}
+
+
+def synth_chunk(args: tuple) -> list[dict]:
+    """Worker: synthesize front members on the open backend (one Yosys run)."""
+    exprs, precision = args
+    from hls_gen import Design
+    from hls_gen.backends import get_backend
+
     backend = get_backend('open', verify_latency=False)
+    designs = [Design.build([e], precision, n_inputs=8, name=f'm{i}') for i, e in enumerate(exprs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = backend.synthesize(designs, Path(tmp), timeout_s=3600)
+    return [{'latency': r.latency_cycles, 'lut': r.lut, 'ff': r.ff, 'dsp': r.dsp} for r in results]
+
+
+def problem_data(name: str, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, (rows, 8))
+    return X, PROBLEMS[name][1](X) + rng.normal(0, 0.01, rows)
+
+
+def run(budget: float, rows: int, seed: int, precision: str, jobs: int) -> list[dict]:
+    """Every search gets one core and the same budget (``jobs`` searches at a time); then every member of
+    every front is synthesized (``jobs`` Yosys runs at a time)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from hls_gen import Expression
+    from sklearn.metrics import r2_score
+
+    tasks = [(name, objective, budget, rows, seed, precision) for name in PROBLEMS for objective in ('latency', 'complexity')]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        fronts = list(pool.map(search_one, tasks))
+        members = [(f, e) for f in fronts for e in f['expressions']]
+        chunks = [members[i::2 * jobs] for i in range(2 * jobs)]
+        synthesized = list(pool.map(synth_chunk, [([e for _, e in c], precision) for c in chunks]))
+    measured = {}
+    for c, res in zip(chunks, synthesized):
+        for (f, e), r in zip(c, res):
+            measured[(f['problem'], f['objective'], e)] = r
     out = []
-    for name, (truth, fn) in PROBLEMS.items():
-        rng = np.random.default_rng(seed)
-        X = rng.uniform(-2, 2, (rows, 8))
-        y = fn(X) + rng.normal(0, 0.01, rows)
-        n_train = rows * 3 // 4
-        for objective in ('latency', 'complexity'):
-            reg = CostAwareRegressor(
-                binary_operators=['+', '-', '*'], unary_operators=['sin', 'cos', 'exp'], maxsize=25,
-                generations=100000, budget_seconds=budget, random_state=seed, objective=objective, precision=precision,
-            )
-            t0 = time.perf_counter()
-            reg.fit(X[:n_train], y[:n_train])
-            fit_s = time.perf_counter() - t0
-            members = list(reg.front_)
-            designs = [Design.build([m.expression], precision, n_inputs=8, name=f'm{i}') for i, m in enumerate(members)]
-            with tempfile.TemporaryDirectory() as tmp:
-                results = backend.synthesize(designs, Path(tmp), timeout_s=1800)
-            for m, r in zip(members, results):
-                pred = m.expr.evaluate(X[n_train:])
-                r2 = float(r2_score(y[n_train:], pred)) if np.all(np.isfinite(pred)) else float('-inf')
-                out.append({'problem': name, 'truth': truth, 'objective': objective, 'expression': m.expression,
-                            'test_r2': r2, 'latency': r.latency_cycles, 'lut': r.lut, 'ff': r.ff, 'dsp': r.dsp,
-                            'fit_seconds': fit_s})
+    n_train = rows * 3 // 4
+    for f in fronts:
+        X, y = problem_data(f['problem'], rows, seed)
+        for e in f['expressions']:
+            pred = Expression.parse(e).evaluate(X[n_train:])
+            r2 = float(r2_score(y[n_train:], pred)) if np.all(np.isfinite(pred)) else float('-inf')
+            out.append({'problem': f['problem'], 'truth': PROBLEMS[f['problem']][0], 'objective': f['objective'],
+                        'expression': e, 'test_r2': r2, **measured[(f['problem'], f['objective'], e)],
+                        'fit_seconds': f['fit_seconds']})
     return out
 
 
@@ -81,11 +114,15 @@ def main() -> None:
     ap.add_argument('--rows', type=int, default=4000)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--precision', default='ap_fixed<16,6>')
+    ap.add_argument('--jobs', type=int, default=os.cpu_count(), help='searches / syntheses at a time (one core each)')
     ap.add_argument('--json', type=Path)
     a = ap.parse_args()
-    rows = run(a.budget, a.rows, a.seed, a.precision)
+    rows = run(a.budget, a.rows, a.seed, a.precision, a.jobs)
     lines = table(rows)
-    print(f'budget {a.budget:g} s per front, {a.rows} rows, {a.precision}, open backend (measured cycles / LUTs)')
+    print(f'budget {a.budget:g} s per front (one core each), {a.rows} rows, {a.precision}, open backend (measured cycles / LUTs)')
+    for name in PROBLEMS:
+        n = {o: sum(1 for r in rows if r['problem'] == name and r['objective'] == o) for o in ('latency', 'complexity')}
+        print(f'  {name}: front sizes cost-aware {n["latency"]}, blind {n["complexity"]}')
     print(f'{"problem":<10} {"R2>=":>6} | {"cost-aware lat":>14} {"LUT":>6} | {"blind lat":>9} {"LUT":>6}')
     for ln in lines:
         f = lambda v: '-' if v is None else str(v)  # noqa: E731

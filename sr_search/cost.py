@@ -6,7 +6,10 @@ An objective is one of
 - ``'additive'``: the sum over nodes of a per-operator cost (the paper's "latency-aware training":
   PySR's ``complexity_of_operators``), from ``operator_costs`` (default: the published Vivado HLS
   latencies at ``ap_fixed<16,6>``, arXiv 2305.04099); needs nothing else;
-- ``'latency'``, ``'lut'``, ``'dsp'``, ``'ff'``: one target of a cost model;
+- ``'latency'``, ``'lut'``, ``'dsp'``, ``'ff'``: one target of a cost model. ``latency`` and ``dsp`` take
+  only a few integer values over SR-sized expressions (1 to 3 cycles at 200 MHz), so on their own they give
+  the NSGA2 search a front of two or three members and it stops exploring; ties are broken by the
+  predicted LUTs, scaled into [0, 0.5) (``0.5 * lut / (lut + 2000)``), which never reorders two levels;
 - a dict ``{target: weight}``: a weighted sum of cost-model targets, e.g. ``{'lut': 1, 'dsp': 100}``.
 
 Cost-model objectives call ``cost_fn(list[Expression])``. When no ``cost_fn`` is given,
@@ -40,6 +43,18 @@ PAPER_OPERATOR_COSTS: dict[str, float] = {
     '+': 1, '-': 1, '*': 1, 'exp': 3, 'log_abs': 4, 'sin': 8, 'cosh': 8, 'sinh': 9, 'tan': 48,
 }
 
+# Integer targets that take few values over SR-sized expressions: ties between them are broken by LUTs.
+DISCRETE_TARGETS: tuple[str, ...] = ('latency', 'dsp')
+TIEBREAK_MAX = 0.5  # the tie-break term stays below half a step of the integer target
+TIEBREAK_SCALE = 2000.0  # LUTs at which the term is half its maximum
+
+
+def tiebreak_term(value: float) -> float:
+    """A term in [0, TIEBREAK_MAX) increasing with ``value`` (>= 0)."""
+    v = max(float(value), 0.0)
+    return TIEBREAK_MAX * v / (v + TIEBREAK_SCALE)
+
+
 # A cost big enough to push an individual to the back of any front, yet finite in float32
 # (pyoperon 0.6.2 stores fitness as float32; inf or nan upsets the crowding distance).
 PENALTY = 1e30
@@ -61,6 +76,7 @@ class Objective:
 
     name: str  # 'complexity' | 'additive' | a target | 'weighted'
     weights: dict[str, float] = field(default_factory=dict)
+    tiebreak: str | None = None  # a target that orders expressions of equal weighted cost (see TIEBREAK_*)
 
     @property
     def needs_cost_model(self) -> bool:
@@ -80,7 +96,7 @@ def resolve_objective(objective: 'str | Mapping[str, float] | Objective') -> Obj
         if objective in ('complexity', 'additive'):
             return Objective(objective)
         if objective in TARGETS:
-            return Objective(objective, {objective: 1.0})
+            return Objective(objective, {objective: 1.0}, 'lut' if objective in DISCRETE_TARGETS else None)
         raise ValueError(
             f'unknown objective {objective!r}: use one of {", ".join(OBJECTIVE_NAMES)} '
             f'or a dict of weights over {", ".join(TARGETS)}, e.g. {{"lut": 1, "dsp": 100}}'
@@ -252,6 +268,9 @@ class CostEvaluator:
         for i in range(len(exprs)):
             breakdown = {t: float(table[t][i]) for t in TARGETS if t in table}
             value = float(sum(w * breakdown[t] for t, w in obj.weights.items()))
+            tie = breakdown.get(obj.tiebreak, float('nan')) if obj.tiebreak else float('nan')
+            if np.isfinite(tie):  # a latency-only calibration has no LUTs: no tie-break then
+                value += tiebreak_term(tie)
             out.append((value, breakdown))
         return out
 

@@ -243,4 +243,23 @@ def test_cost_model_answers_in_any_table_shape(answer):
         with pytest.raises(CostFunctionError, match='no dsp'):
             CostEvaluator('dsp', cost_fn=answer).evaluate(exprs)
     else:
-        assert [v for v, _ in CostEvaluator('dsp', cost_fn=answer).evaluate(exprs)] == [0.0, 1.0]
+        from sr_search.cost import tiebreak_term
+
+        # dsp takes few values: ties are broken by LUTs, below half a DSP
+        assert [v for v, _ in CostEvaluator('dsp', cost_fn=answer).evaluate(exprs)] == [
+            0.0 + tiebreak_term(10), 1.0 + tiebreak_term(20)]
+
+
+def test_discrete_objectives_break_ties_by_luts_without_reordering_levels():
+    from sr_search.cost import TIEBREAK_MAX, tiebreak_term
+
+    exprs = [Expression.parse(t) for t in ('x0*x1', 'sin(x0)', 'x0 + x1', 'x0')]
+    answer = lambda e: {'latency': [2, 2, 1, 1], 'lut': [50, 9000, 1e6, 0]}  # noqa: E731
+    v = CostEvaluator('latency', cost_fn=answer)(exprs)
+    assert v[0] < v[1] and v[3] < v[2] < v[0]  # LUTs order within a level, never across levels
+    assert all(0 <= tiebreak_term(x) < TIEBREAK_MAX for x in (0, 1, 1e9))
+    # a latency-only cost model (the published Vivado calibration) gives no LUTs: latency alone
+    only = CostEvaluator('latency', cost_fn=lambda e: {'latency': [3, 1, 2, 1]})(exprs)
+    assert list(only) == [3, 1, 2, 1]
+    # lut and ff are fine-grained already: no tie-break
+    assert list(CostEvaluator('lut', cost_fn=answer)(exprs)) == [50, 9000, 1e6, 0]

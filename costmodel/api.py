@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sympy
 
@@ -25,6 +26,7 @@ from hls_gen import Design, Expression, LutSpec, Precision, SrcostError
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
 from .calibration import CalibrationSet, default_calibration
+from .evaluation import TARGETS
 from .features import FeatureExtractor
 from .models import MODELS, AdditiveModel, AnalyticModel, CostModel, LearnedModel, ModelError
 from .training import _slug, data_dir
@@ -153,6 +155,16 @@ def predict(items, precision: 'str | Precision' = 'ap_fixed<16,6>', backend: str
     return m.predict_expressions(exprs, precision, luts, clock_period_ns)
 
 
+def predict_columns(exprs: Sequence[Expression], precision: 'str | Precision' = 'ap_fixed<16,6>', backend: str = 'open',
+                    model: str = 'auto', luts: Sequence['str | LutSpec'] = (), part: str = DEFAULT_PART,
+                    clock_period_ns: float = DEFAULT_CLOCK_NS, db: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """``predict`` of parsed single-output expressions as ``{target: array}``: the search loop's fast path
+    (no DataFrame; a search asks about one new expression at a time)."""
+    m = get_model(model, backend, part, db)
+    P = m.predict_expressions_matrix(list(exprs), precision, luts, clock_period_ns)
+    return {t: P[:, j] for j, t in enumerate(TARGETS)}
+
+
 def _validated(e: sympy.Basic) -> bool:
     """A sympy tree over real ``x<i>`` symbols only (what ``Expression.parse`` makes) needs no re-parsing."""
     return all(s.is_real and s.name[:1] == 'x' and s.name[1:].isdigit() for s in e.free_symbols)
@@ -165,4 +177,4 @@ def clear_cache() -> None:
         _EXTRACTOR = None
 
 
-__all__ = ['as_designs', 'calibration_from_store', 'clear_cache', 'default_model_path', 'get_model', 'predict']
+__all__ = ['as_designs', 'calibration_from_store', 'clear_cache', 'default_model_path', 'get_model', 'predict', 'predict_columns']

@@ -47,6 +47,19 @@ def _frame(values: Mapping[str, np.ndarray], n: int) -> pd.DataFrame:
     return pd.DataFrame({t: np.asarray(values.get(t, np.full(n, np.nan)), dtype=np.float64) for t in TARGETS})
 
 
+def _frame_of(P: np.ndarray) -> pd.DataFrame:
+    """A prediction matrix (columns ``TARGETS``) as the DataFrame ``predict`` returns."""
+    return pd.DataFrame(np.asarray(P, dtype=np.float64), columns=list(TARGETS))
+
+
+def _feature_matrix(X: pd.DataFrame) -> np.ndarray:
+    return np.ascontiguousarray(X[list(FEATURES)].to_numpy(np.float64))
+
+
+_FEATURE_INDEX = {f: i for i, f in enumerate(FEATURES)}
+_TARGET_INDEX = {t: j for j, t in enumerate(TARGETS)}
+
+
 # -- the open backend's analytic formulas ---------------------------------------------------------------
 
 @dataclass
@@ -79,24 +92,34 @@ class OpenParams:
         return dict(vars(self))
 
 
-def _column(X: pd.DataFrame, name: str) -> np.ndarray:
+def _column(F: np.ndarray, name: str) -> np.ndarray:
     if name == 'dp_io_bits':
-        return (X['dp_in_bits'] + X['dp_out_bits']).to_numpy(np.float64)
-    return X[name].to_numpy(np.float64)
+        return F[:, _FEATURE_INDEX['dp_in_bits']] + F[:, _FEATURE_INDEX['dp_out_bits']]
+    return F[:, _FEATURE_INDEX[name]]
+
+
+def open_analytic_matrix(F: np.ndarray, params: OpenParams | None = None) -> np.ndarray:
+    """Analytic prediction for the open backend from the ``dp_`` features (``F``: rows of ``FEATURES``),
+    as a matrix with columns ``TARGETS``: the stage count of da4ml's pipeline (exact), DSPs as Yosys'
+    mul2dsp splits each multiplier (identical ones merged), LUTs and FFs as unit costs times the
+    datapath's bit counts."""
+    p = params or OpenParams()
+    n = F.shape[0]
+    lut = p.lut_const + sum(getattr(p, k) * _column(F, c) for k, c in p.LUT_TERMS)
+    ff = p.ff_const + sum(getattr(p, k) * _column(F, c) for k, c in p.FF_TERMS)
+    out = np.empty((n, len(TARGETS)))
+    out[:, _TARGET_INDEX['latency_cycles']] = F[:, _FEATURE_INDEX['dp_stages']]
+    out[:, _TARGET_INDEX['ii']] = 1.0
+    out[:, _TARGET_INDEX['lut']] = np.maximum(lut, 0)
+    out[:, _TARGET_INDEX['ff']] = np.maximum(ff, 0)
+    out[:, _TARGET_INDEX['dsp']] = F[:, _FEATURE_INDEX['dp_mul_dsp_mid']]
+    out[:, _TARGET_INDEX['bram_18k']] = 0.0
+    return out
 
 
 def open_analytic_estimates(X: pd.DataFrame, params: OpenParams | None = None) -> pd.DataFrame:
-    """Analytic prediction for the open backend from the ``dp_`` features (vectorized): the stage count of
-    da4ml's pipeline (exact), DSPs as Yosys' mul2dsp splits each multiplier (identical ones merged), LUTs
-    and FFs as unit costs times the datapath's bit counts."""
-    p = params or OpenParams()
-    n = len(X)
-    lut = p.lut_const + sum(getattr(p, k) * _column(X, c) for k, c in p.LUT_TERMS)
-    ff = p.ff_const + sum(getattr(p, k) * _column(X, c) for k, c in p.FF_TERMS)
-    return _frame({
-        'latency_cycles': X['dp_stages'].to_numpy(), 'ii': np.ones(n), 'lut': np.maximum(lut, 0),
-        'ff': np.maximum(ff, 0), 'dsp': X['dp_mul_dsp_mid'].to_numpy(), 'bram_18k': np.zeros(n),
-    }, n)
+    """``open_analytic_matrix`` of a feature frame, as a DataFrame."""
+    return _frame_of(open_analytic_matrix(_feature_matrix(X), params))
 
 
 def _nnls_relative_l1(A: np.ndarray, y: np.ndarray, iterations: int = 20) -> np.ndarray:
@@ -151,13 +174,25 @@ class CostModel(ABC):
         building ``Design`` objects (the fast path of a search loop)."""
         if not len(exprs):
             return _frame({}, 0)
+        return _frame_of(self.predict_expressions_matrix(exprs, precision, luts, clock_period_ns))
+
+    def predict_expressions_matrix(self, exprs: Sequence, precision: 'str | Precision' = 'ap_fixed<16,6>',
+                                   luts: Sequence['str | LutSpec'] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
+        """``predict_expressions`` as a plain matrix (columns ``TARGETS``): what a search loop asks one
+        expression at a time, without a DataFrame's overhead."""
+        if not len(exprs):
+            return np.empty((0, len(TARGETS)))
         jobs = self.extractor.expression_jobs(exprs, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
                                               float(clock_period_ns))
-        X = pd.DataFrame(self.extractor.matrix_jobs(jobs, self.calibration), columns=list(FEATURES))
-        return self.predict_features(X)
+        return self.predict_matrix(self.extractor.matrix_jobs(jobs, self.calibration))
 
     @abstractmethod
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+    def predict_matrix(self, F: np.ndarray) -> np.ndarray:
+        """``predict_features`` on a matrix whose columns are ``FEATURES``; a matrix with columns ``TARGETS``.
+        Models with a vectorized form override it."""
+        return self.predict_features(pd.DataFrame(F, columns=list(FEATURES)))[list(TARGETS)].to_numpy(np.float64)
 
     @property
     def latency_only(self) -> bool:
@@ -192,6 +227,11 @@ class AnalyticModel(CostModel):
         self.latency_offset = latency_offset
         self.latency_scale = latency_scale
 
+    def predict_matrix(self, F: np.ndarray) -> np.ndarray:
+        if self.backend == 'open':
+            return open_analytic_matrix(F, self.params)
+        return super().predict_matrix(F)
+
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         if self.backend == 'open':
             return open_analytic_estimates(X, self.params)
@@ -207,10 +247,11 @@ class AnalyticModel(CostModel):
         """Fit the backend-level parameters (a handful of unit costs) by non-negative, relative-L1 regression."""
         if self.backend == 'open':
             p = self.params
+            F = _feature_matrix(X)
             for terms, const, target in ((p.LUT_TERMS, 'lut_const', 'lut'), (p.FF_TERMS, 'ff_const', 'ff')):
                 y = actual[target].to_numpy(float)
                 ok = np.isfinite(y) & np.isfinite(X['dp_stages'].to_numpy(float))
-                A = np.column_stack([_column(X, c) for _, c in terms] + [np.ones(len(X))])[ok]
+                A = np.column_stack([_column(F, c) for _, c in terms] + [np.ones(len(X))])[ok]
                 coef = _nnls_relative_l1(A, y[ok])
                 for (k, _), v in zip(terms, coef):
                     setattr(p, k, float(v))
@@ -363,26 +404,29 @@ class LearnedModel(CostModel):
         return best if cv_rmse < 0.97 * zero_rmse else 0
 
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        return _frame_of(self.predict_matrix(_feature_matrix(X)))
+
+    def predict_matrix(self, F: np.ndarray) -> np.ndarray:
         if not self.targets:
             raise ModelError('the learned model is not trained: fit() it or load() a saved one')
-        an = self.analytic.predict_features(X)
-        M = self._design_matrix(X, an)
-        n = len(X)
-        out = {}
-        for t in TARGETS:
+        F = np.asarray(F, dtype=np.float64)
+        A = self.analytic.predict_matrix(F)
+        M = np.ascontiguousarray(np.hstack([F, A]))
+        n = F.shape[0]
+        out = np.full((n, len(TARGETS)), np.nan)
+        for j, t in enumerate(TARGETS):
             tm = self.targets.get(t)
-            a = an[t].to_numpy(np.float64)
+            a = A[:, j]
             if tm is None or not np.isfinite(a).any():
-                out[t] = np.full(n, np.nan)
                 continue
             r = tm.booster.inplace_predict(M) if tm.kind == 'xgb' else np.full(n, tm.value)
             if tm.transform == 'logratio':
                 v = np.expm1(np.log1p(np.maximum(a, 0)) + r)
-                out[t] = np.maximum(np.round(v), 0)
+                out[:, j] = np.maximum(np.round(v), 0)
             else:
                 v = np.round(a + r)
-                out[t] = np.maximum(v, 1 if t in ('ii', 'latency_cycles') else 0)
-        return _frame(out, n)
+                out[:, j] = np.maximum(v, 1 if t in ('ii', 'latency_cycles') else 0)
+        return out
 
     # -- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -140,6 +140,7 @@ def additive_cost(expr: sympy.Expr, operator_costs: Mapping[str, float], default
 def _lazy_costmodel(precision: str | None, backend: str | None) -> CostFn:
     try:
         from costmodel import predict  # noqa: PLC0415 (another layer; optional at import time)
+        from costmodel.api import predict_columns  # noqa: PLC0415
     except ImportError as e:
         raise CostModelUnavailable(
             f'objective needs a cost model, but costmodel.predict cannot be imported ({e}). '
@@ -152,6 +153,8 @@ def _lazy_costmodel(precision: str | None, backend: str | None) -> CostFn:
             kwargs['precision'] = precision
         if backend is not None:
             kwargs['backend'] = backend
+        if all(isinstance(e, Expression) for e in exprs):
+            return predict_columns(exprs, **kwargs)
         return predict(exprs, **kwargs)
 
     return cost_fn

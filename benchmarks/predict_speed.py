@@ -7,7 +7,9 @@ Three situations of a search loop, each with a fresh process state (new feature 
 - ``search``: a population evolves: each generation keeps half the expressions and replaces the other
   half by mutants (a random subtree or constant replaced), as a genetic-programming search does; every
   generation is predicted as one batch;
-- ``warm``: the same population predicted again (an SR engine re-scoring its front).
+- ``warm``: the same population predicted again (an SR engine re-scoring its front);
+- ``single``: new expressions asked one at a time through ``predict_expressions_matrix``, as the operon
+  engine's per-individual cost callback does.
 
 Expressions are built before timing (the search already has them as ``Expression`` objects); the time
 is that of ``model.predict_expressions(exprs, precision)``: features, the analytic model, and the
@@ -107,6 +109,13 @@ def run(n: int, generations: int, seed: int = 0) -> dict:
         t = sum(timed(m, g) for g in gens)
         r['search'] = n * len(gens) / t
         r['warm'] = n / timed(m, gens[-1])
+        m = fresh_model(kind)
+        m.predict_expressions(population(20, seed + 9), PRECISION)
+        singles = population(min(n, 1000), seed + 4)
+        t0 = time.perf_counter()
+        for e in singles:
+            m.predict_expressions_matrix([e], PRECISION)
+        r['single'] = len(singles) / (time.perf_counter() - t0)
         results[kind] = {k: round(v) for k, v in r.items()}
     return results
 
@@ -126,7 +135,8 @@ def main(argv=None) -> int:
             if 'note' in r:
                 print(f'{kind:9s} {r["note"]}')
             else:
-                print(f'{kind:9s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s')
+                print(f'{kind:9s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
+                      f'   single {r["single"]:>7,d}/s')
     return 0
 
 

@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         print(json.dumps(res, indent=1))
         return 0
-    print(f'{res["n_ok"]} fresh designs synthesized ({res["n_failed"]} failed), seed {a.seed}, {synth_s:.0f} s wall')
+    print(f'{res["n_ok"]} fresh designs synthesized ({res["n_failed"]} failed), seed {a.seed}'
+          + (f'; this run synthesized for {synth_s:.0f} s wall' if synth_s >= 1 else '; all read from --out'))
     print(f'{"target":<15} {"model":<9} {"MAE":>9} {"MAPE":>7} {"R2":>7} {"Spearman":>9} {"exact":>6}')
     for r in res['metrics']:
         if r['target'] == 'ii':

@@ -1,0 +1,83 @@
+"""Does ``srcost search`` recover a known formula, in time, and do its front's costs equal ``srcost predict``?
+
+The issue's acceptance problem: y = 2.5*x0*x1 - sin(x2) + exp(0.3*x3) + N(0, 0.01), 16 features uniform on
+[-2, 2], 10,000 rows. The script writes it to CSV, runs (a fresh process each, as a user would)
+
+    srcost search data.csv --target y --objective latency --budget-seconds B --unary-operators sin,exp --json
+
+and prints the wall time, the held-out R2 of the selected expression (``srcost search`` holds out 25% of the
+rows), and, for every front member, its cost columns against ``srcost predict EXPR --precision P --json``.
+
+    python benchmarks/search_recovery.py [--budget 100] [--rows 10000] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = {'latency': 'latency_cycles', 'lut': 'lut', 'ff': 'ff', 'dsp': 'dsp'}  # front cost key -> predict key
+
+
+def srcost(*args: str, cwd: Path) -> dict:
+    k = args.index('--') if '--' in args else len(args)  # options go before `--`
+    cmd = [sys.executable, '-c', 'from srcost.cli import app; app()', *args[:k], '--json', *args[k:]]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, timeout=3600)
+    if proc.returncode != 0:
+        raise SystemExit(f'srcost {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}')
+    out = proc.stdout
+    return json.loads(out[out.index('{'):])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--budget', type=float, default=100.0, help='search seconds (the issue allows 120 s in all)')
+    ap.add_argument('--rows', type=int, default=10_000)
+    ap.add_argument('--precision', default='ap_fixed<16,6>')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--out', type=Path, default=Path('srcost-search-recovery'))
+    a = ap.parse_args(argv)
+    out = a.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parents[1]
+    os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (str(repo), os.environ.get('PYTHONPATH')) if p)
+
+    rng = np.random.default_rng(a.seed)
+    X = rng.uniform(-2, 2, (a.rows, 16))
+    y = 2.5 * X[:, 0] * X[:, 1] - np.sin(X[:, 2]) + np.exp(0.3 * X[:, 3]) + rng.normal(0, 0.01, a.rows)
+    header = ','.join([f'x{i}' for i in range(16)] + ['y'])
+    np.savetxt(out / 'data.csv', np.column_stack([X, y]), delimiter=',', header=header, comments='', fmt='%.7g')
+
+    t0 = time.perf_counter()
+    summary = srcost('search', 'data.csv', '--target', 'y', '--objective', 'latency', '--budget-seconds', f'{a.budget:g}',
+                     '--unary-operators', 'sin,exp', '--precision', a.precision, '--seed', str(a.seed),
+                     '--out', 'front.json', cwd=out)
+    wall = time.perf_counter() - t0
+    front = json.loads((out / 'front.json').read_text())
+    mismatches = []
+    for m in front['members']:
+        pred = srcost('predict', '--precision', a.precision, '--', m['expression'], cwd=out)
+        for key, col in COLUMNS.items():
+            if key in m['cost'] and m['cost'][key] != pred[col]:
+                mismatches.append((m['expression'], key, m['cost'][key], pred[col]))
+    print(f'srcost search: {wall:.1f} s wall (budget {a.budget:g} s), {a.rows} rows, 16 features')
+    print(f'selected: {summary["expression"]}')
+    print(f'held-out R2: {summary["test_r2"]:.6f}   (target >= 0.99 within 120 s: '
+          f'{"met" if summary["test_r2"] >= 0.99 and wall <= 120 else "NOT met"})')
+    n_cost = sum(1 for m in front['members'] for k in COLUMNS if k in m['cost'])
+    print(f'front: {len(front["members"])} members; {n_cost} cost values compared with `srcost predict`: '
+          f'{len(mismatches)} differ')
+    for e, k, f, p in mismatches[:10]:
+        print(f'  {k}: front {f} predict {p}  {e}')
+    return 0 if not mismatches and summary['test_r2'] >= 0.99 and wall <= 120 else 1
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -96,9 +96,13 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
         if key not in seen:
             seen.add(key)
             designs.append(d)
+    def predictor(ds):
+        return model.predict(ds)
+
+    predictor.name = f'{model.name} cost model, shipped ({type(model).__name__})'  # what the report names
     n_test = min(2000, len(jets.y_test))
     run = validate(designs, jets.X_test[:n_test], jets.y_test[:n_test], backend='open',
-                   predictor=lambda ds: model.predict(ds), workdir=out / 'work' / 'validate', task='classification',
+                   predictor=predictor, workdir=out / 'work' / 'validate', task='classification',
                    commands=[command])
 
     _say('5/5 recording validated designs as training data and writing the report')

@@ -382,7 +382,7 @@ def synth_command(design: Design, backend: str) -> str:
     """The ``srcost synth`` command line that synthesizes ``design`` alone on ``backend``."""
     from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
-    exprs = [str(e) for e in design.outputs]
+    exprs = [e.text for e in design.outputs]  # exact: parses back to this design
     opts = ['--precision', str(design.precision)]
     for s in design.luts:
         opts += ['--lut', str(s)]

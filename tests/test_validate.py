@@ -111,7 +111,7 @@ def test_synth_command_of_a_negative_expression_parses(monkeypatch):
 
     d = Design.build(['-0.976*x0*exp(-0.53*x1) + 0.885', 'x1 - x0'], 'ap_fixed<16,6>', n_inputs=3)
     args = shlex.split(synth_command(d, 'open'))
-    assert args[-3] == '--' and args[-2:] == [str(e) for e in d.outputs]
+    assert args[-3] == '--' and args[-2:] == [e.text for e in d.outputs]
     seen = {}
     import srcost.commands.synth as synth_mod
 
@@ -121,7 +121,11 @@ def test_synth_command_of_a_negative_expression_parses(monkeypatch):
 
     monkeypatch.setattr(synth_mod, 'design_from_options', fake_design)
     CliRunner().invoke(app, args[1:])
-    assert seen == {'exprs': [str(e) for e in d.outputs], 'precision': 'ap_fixed<16,6>', 'n_inputs': 3}
+    assert seen == {'exprs': [e.text for e in d.outputs], 'precision': 'ap_fixed<16,6>', 'n_inputs': 3}
+    # constants are printed exactly: the command rebuilds the very same design
+    exact = Design.build(['0.0076041221618652344*x0 - 0.29376861453056335*x1'], 'ap_fixed<16,6>')
+    again = shlex.split(synth_command(exact, 'open'))
+    assert Design.build([again[2]], 'ap_fixed<16,6>').digest() == exact.digest()
 
 
 def test_option_helpers():

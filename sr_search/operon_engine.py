@@ -98,6 +98,9 @@ def operon_symbols(operators: Sequence[str]) -> tuple[dict[str, str], dict[str, 
     return enabled, lut
 
 
+MAX_CONSTANT_ARGUMENT = 1e4  # |constant| a math function may be applied to in a converted tree
+
+
 def _float(v: float) -> sympy.Float:
     # a python float -> a 53-bit sympy Float: no digits are lost (operon's float32 values are exact in it)
     return sympy.Float(float(v))
@@ -142,6 +145,10 @@ def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str
         else:
             if arity != 1:
                 raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
+            if args[0].is_Number and abs(float(args[0])) > MAX_CONSTANT_ARGUMENT:
+                # sympy evaluates f(constant) eagerly at arbitrary precision: exp(1e30) exhausts memory.
+                # No fixed-point type holds such a value: the individual is not firmware.
+                raise ExpressionError(f'{name} of the constant {float(args[0]):g} is out of any fixed-point range')
             if op_name in lut:
                 out = lut_symbol(lut[op_name])(args[0])
             else:

@@ -68,6 +68,21 @@ def test_child_order_of_non_commutative_nodes(kind, fn):
     np.testing.assert_allclose(op.Evaluate(tree, ds, op.Range(0, ds.Rows)), fn(X[:, 0], X[:, 1]), rtol=1e-6)
 
 
+def test_a_function_of_a_huge_constant_is_rejected_not_evaluated():
+    """exp(1e30) as a sympy Float is evaluated eagerly at arbitrary precision and exhausts memory (a search
+    stopped with MemoryError on it): the conversion rejects it as non-firmware instead."""
+    from hls_gen.errors import ExpressionError
+
+    X = np.random.default_rng(3).uniform(-1, 1, (10, 3))
+    ds, h = _dataset(X)
+    c = op.Node.Constant(1e30)
+    tree = op.Tree([c, op.Node(op.NodeType.Exp)]).UpdateNodes()
+    with pytest.raises(ExpressionError, match='out of any fixed-point range'):
+        tree_to_sympy(tree, {h[i]: i for i in range(3)})
+    small = op.Tree([op.Node.Constant(2.0), op.Node(op.NodeType.Exp)]).UpdateNodes()
+    assert abs(float(tree_to_sympy(small, {})) - np.exp(2.0)) < 1e-12
+
+
 def test_lut_functions_are_exported_by_name():
     X = np.random.default_rng(3).uniform(-1, 1, (10, 3))
     ds, h = _dataset(X)

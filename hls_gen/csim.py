@@ -31,7 +31,6 @@ The semantics, verified with g++ against hls4ml 1.3.0's ap_types headers (``T`` 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import io
 import re
 import shutil
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from .stdout import redirect_stdout
 from .design import Design
 from .errors import LutSpecError, SynthesisError, ToolNotFound
 from .hls4ml_project import NO_HLS_LIBS, bundled_ap_types, convert
@@ -213,7 +213,7 @@ def csim_model(design: Design) -> CsimModel:
         model = convert(design, project, hls_include_path=include_dir(), hls_libs_path=NO_HLS_LIBS)
         out = io.StringIO()
         try:
-            with contextlib.redirect_stdout(out):
+            with redirect_stdout(out):
                 model.compile()
         except Exception as e:
             raise SynthesisError(

@@ -9,7 +9,6 @@ leaves a half-written project behind.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import os
@@ -19,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .stdout import redirect_stdout
 from .design import Design
 from .errors import SynthesisError
 
@@ -88,7 +88,7 @@ def convert(
     exprs = [e.sympy_expr for e in design.outputs]
     luts = {s.name: s.to_hls4ml() for s in design.luts}
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with redirect_stdout(out):
         model = hls4ml.converters.convert_from_symbolic_expression(
             exprs,
             n_symbols=design.n_inputs,
@@ -134,7 +134,7 @@ def write_project(
     try:
         model = convert(design, tmp, compiler, hls_include_path, hls_libs_path)
         out = io.StringIO()
-        with contextlib.redirect_stdout(out):
+        with redirect_stdout(out):
             model.write()
         _log_chatter(out.getvalue())
         _fix_output_dir(tmp, final)

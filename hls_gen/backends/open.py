@@ -3,7 +3,6 @@ Verilator simulation for bit-accurate outputs and to confirm the latency in cycl
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -17,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..stdout import redirect_stdout
 from ..design import Design
 from ..errors import SynthesisError
 from ..result import SynthResult
-from ..tools import verilator_env, verilator_version, yosys_command, yosys_version
+from ..tools import verilator_env, yosys_command, yosys_version
 from ..tracing import latency_cutoff, trace
 
 NS_PER_LATENCY_UNIT = 0.35  # clock estimate model: da4ml latency units (adder levels) -> ns
@@ -123,7 +123,7 @@ class OpenBackend:
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         unique: dict[str, Design] = {d.digest(): d for d in designs}
-        with contextlib.redirect_stdout(sys.stderr):  # da4ml prints warnings; keep stdout for --json
+        with redirect_stdout(sys.stderr):  # da4ml prints warnings; keep stdout for --json
             projects = {k: self.write(d, workdir / module_name(d)) for k, d in unique.items()}
             stats = dict(zip(projects, self._yosys(list(projects.values()), workdir, timeout_s)))
             version = self.tool_version()
@@ -267,6 +267,6 @@ class OpenBackend:
 
     def emulate(self, design: Design, X: np.ndarray, workdir: Path, timeout_s: float = 600) -> np.ndarray:
         """Bit-accurate firmware outputs by Verilator simulation of the open backend's RTL."""
-        with contextlib.redirect_stdout(sys.stderr):
+        with redirect_stdout(sys.stderr):
             p = self.write(design, Path(workdir) / module_name(design))
             return self.simulate(p, X, timeout_s=timeout_s)

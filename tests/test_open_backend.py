@@ -85,3 +85,17 @@ def test_count_cells_maps_xilinx_primitives():
     c = count_cells({'LUT6': 3, 'LUT2': 1, 'SRL16E': 2, 'FDRE': 5, 'FDSE': 1, 'DSP48E2': 2, 'RAMB36E2': 1, 'RAMB18E2': 1,
                      'CARRY8': 2, 'MUXF7': 4})
     assert c == {'lut': 6, 'ff': 6, 'dsp': 2, 'bram_18k': 3, 'uram': 0, 'carry': 2}
+
+
+@pytest.mark.synth
+def test_a_design_that_quantizes_to_zero_has_no_logic(tmp_path):
+    """0.0077*x0 at ap_fixed<10,3> is the constant 0 (the LSB is 2^-7): da4ml gives it zero-width ports; it has
+    no cells and shares a batch with a real design without breaking it (it used to fail the whole batch)."""
+    from hls_gen.backends import get_backend
+
+    zero = Design.build(['0.0077*x0'], 'ap_fixed<10,3>')
+    real = Design.build(['x0 + x1'], 'ap_fixed<10,3>')
+    b = get_backend('open', verify_latency=True)
+    r0, r1 = b.synthesize([zero, real], tmp_path, timeout_s=600)
+    assert (r0.lut, r0.ff, r0.dsp, r0.carry) == (0, 0, 0, 0) and 'constant 0' in r0.latency_method
+    assert r1.lut > 0 and 'confirmed by Verilator' in r1.latency_method

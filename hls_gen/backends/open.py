@@ -25,7 +25,7 @@ from ..tracing import latency_cutoff, trace
 
 NS_PER_LATENCY_UNIT = 0.35  # clock estimate model: da4ml latency units (adder levels) -> ns
 NS_FIXED = 0.9  # register clock-to-out + setup + routing allowance
-_PORTS = re.compile(r'input\s*\[(\d+):0\]\s*model_inp\s*,\s*output\s+reg\s*\[(\d+):0\]\s*model_out')
+_PORTS = re.compile(r'input\s*\[(-?\d+):0\]\s*model_inp\s*,\s*output\s+reg\s*\[(-?\d+):0\]\s*model_out')
 _ROM_ATTR = re.compile(r'\(\*\s*rom_style\s*=.*?\*\)')
 
 _LUT_CELLS = re.compile(r'^(LUT[1-6]|SRL16E|SRLC32E|RAM\d+[XM]\d*.*)$')
@@ -85,6 +85,14 @@ def module_name(design: Design) -> str:
     return f'{design.name}_{design.digest()[:10]}'
 
 
+def port_widths(p: Project) -> tuple[int, int]:
+    """(input bits, output bits) of a project's top module; 0 output bits: every output is the constant 0."""
+    m = _PORTS.search((p.path / f'src/{p.module}.v').read_text())
+    if not m:
+        raise SynthesisError(f'cannot read the ports of {p.module}.v', str(p.path))
+    return int(m.group(1)) + 1, int(m.group(2)) + 1
+
+
 class OpenBackend:
     name = 'open'
 
@@ -130,7 +138,9 @@ class OpenBackend:
             results: dict[str, SynthResult] = {}
             for k, p in projects.items():
                 method = 'da4ml pipeline stages'
-                if self.verify_latency:
+                if port_widths(p)[1] == 0:
+                    method += '; no logic: every output is the constant 0 at this precision'
+                elif self.verify_latency:
                     self.confirm_latency(p, timeout_s)
                     method += ', confirmed by Verilator simulation'
                 cells = stats[k]
@@ -147,15 +157,21 @@ class OpenBackend:
 
     def _yosys(self, projects: list[Project], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
         """One Yosys run for all designs: each design's top is a kept submodule of one batch top, so Yosys's
-        fixed cost per synthesis (most of the time for small designs) is paid once."""
+        fixed cost per synthesis (most of the time for small designs) is paid once. A design whose every output
+        is the constant 0 in its precision (e.g. ``0.0077*x0`` at ``ap_fixed<10,3>``) has zero-width ports and
+        no logic: it gets no cells, without Yosys."""
+        widths = [port_widths(p) for p in projects]
+        live = [(p, w) for p, w in zip(projects, widths) if w[0] > 0 and w[1] > 0]
+        cells = dict(zip((p.module for p, _ in live), self._yosys_batch(live, workdir, timeout_s) if live else []))
+        return [cells.get(p.module, {}) for p in projects]
+
+    def _yosys_batch(self, live: list[tuple[Project, tuple[int, int]]], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
+        projects = [p for p, _ in live]
         tops = []
-        for i, p in enumerate(projects):
+        for p, (w_in, w_out) in live:
             for mem in (p.path / 'src/memfiles').glob('*.mem'):
                 shutil.copy(mem, workdir / mem.name)  # $readmemh resolves names against Yosys's cwd
-            m = _PORTS.search((p.path / f'src/{p.module}.v').read_text())
-            if not m:
-                raise SynthesisError(f'cannot read the ports of {p.module}.v', str(p.path))
-            tops.append((p.module, int(m.group(1)) + 1, int(m.group(2)) + 1))
+            tops.append((p.module, w_in, w_out))
         ports = ['input clk'] + [f'input [{w - 1}:0] i{k}, output [{o - 1}:0] o{k}' for k, (_, w, o) in enumerate(tops)]
         body = [f'  {mod} u{k} (.clk(clk), .model_inp(i{k}), .model_out(o{k}));' for k, (mod, _, _) in enumerate(tops)]
         (workdir / 'srcost_batch.v').write_text('module srcost_batch (' + ', '.join(ports) + ');\n' + '\n'.join(body) + '\nendmodule\n')

@@ -1,7 +1,6 @@
 """The open backend end to end: real da4ml tracing, Yosys synthesis and Verilator simulation."""
 
 import json
-import os
 import stat
 import subprocess
 import sys

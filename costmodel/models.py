@@ -344,9 +344,11 @@ class LearnedModel(CostModel):
         self.analytic._calibration = cal
         return cal
 
-    def _design_matrix(self, X: pd.DataFrame, an: pd.DataFrame) -> np.ndarray:
-        A = an[list(TARGETS)].to_numpy(np.float64)
-        return np.ascontiguousarray(np.hstack([X[list(FEATURES)].to_numpy(np.float64), A]))
+    def _design_matrix(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the boosters' input: features then the analytic prediction, the analytic prediction ``A``) of a
+        feature matrix; the same in training and prediction."""
+        A = self.analytic.predict_matrix(F)
+        return np.ascontiguousarray(np.hstack([F, A])), A
 
     def fit(self, X: pd.DataFrame, actual: pd.DataFrame, fit_analytic: bool = True, provenance: Provenance | None = None,
             weights: np.ndarray | None = None) -> 'LearnedModel':
@@ -355,12 +357,11 @@ class LearnedModel(CostModel):
 
         if fit_analytic:
             self.analytic.fit(X, actual)
-        an = self.analytic.predict_features(X)
-        M = self._design_matrix(X, an)
+        M, A = self._design_matrix(_feature_matrix(X))
         self.feature_names = [*FEATURES, *(ANALYTIC_PREFIX + t for t in TARGETS)]
-        for t in TARGETS:
+        for j, t in enumerate(TARGETS):
             y = actual[t].to_numpy(np.float64)
-            a = an[t].to_numpy(np.float64)
+            a = A[:, j]
             ok = np.isfinite(y) & np.isfinite(a)
             if t in _LOG:
                 r = np.log1p(np.maximum(y, 0)) - np.log1p(np.maximum(a, 0))
@@ -410,8 +411,7 @@ class LearnedModel(CostModel):
         if not self.targets:
             raise ModelError('the learned model is not trained: fit() it or load() a saved one')
         F = np.asarray(F, dtype=np.float64)
-        A = self.analytic.predict_matrix(F)
-        M = np.ascontiguousarray(np.hstack([F, A]))
+        M, A = self._design_matrix(F)
         n = F.shape[0]
         out = np.full((n, len(TARGETS)), np.nan)
         for j, t in enumerate(TARGETS):

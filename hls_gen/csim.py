@@ -45,10 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from .stdout import redirect_stdout
 from .design import Design
 from .errors import LutSpecError, SynthesisError, ToolNotFound
 from .hls4ml_project import NO_HLS_LIBS, bundled_ap_types, convert
+from .stdout import redirect_stdout
 
 SHIM_HEADER = Path(__file__).parent / 'cxx' / 'hls_math.h'
 BUILD_TIMEOUT_S = 600

@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .stdout import redirect_stdout
 from .design import Design
 from .errors import SynthesisError
+from .stdout import redirect_stdout
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,6 @@ def spread(n_items: int, k: int) -> list[int]:
 
 def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: int | None = None,
              max_train_rows: int = 1500) -> DemoResult:
-
     from hls_gen import Design
     from profiler.plans import make_plans
     from profiler.runner import profile_ops
@@ -96,6 +95,7 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
         if key not in seen:
             seen.add(key)
             designs.append(d)
+
     def predictor(ds):
         return model.predict(ds)
 

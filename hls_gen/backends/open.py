@@ -12,14 +12,15 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from ..stdout import redirect_stdout
 from ..design import Design
 from ..errors import SynthesisError
 from ..result import SynthResult
+from ..stdout import redirect_stdout
 from ..tools import verilator_env, yosys_command, yosys_version
 from ..tracing import latency_cutoff, trace
 
@@ -61,6 +62,14 @@ class Project:
     def module(self) -> str:
         return module_name(self.design)
 
+    @cached_property
+    def ports(self) -> tuple[int, int]:
+        """(input bits, output bits) of the top module; 0 output bits: every output is the constant 0."""
+        m = _PORTS.search((self.path / f'src/{self.module}.v').read_text())
+        if not m:
+            raise SynthesisError(f'cannot read the ports of {self.module}.v', str(self.path))
+        return int(m.group(1)) + 1, int(m.group(2)) + 1
+
 
 def count_cells(cells: dict[str, int]) -> dict[str, int]:
     return {
@@ -83,14 +92,6 @@ def max_word_bits(comb) -> int:
 def module_name(design: Design) -> str:
     """Verilog module of a design: its name plus a digest prefix, unique within a batch."""
     return f'{design.name}_{design.digest()[:10]}'
-
-
-def port_widths(p: Project) -> tuple[int, int]:
-    """(input bits, output bits) of a project's top module; 0 output bits: every output is the constant 0."""
-    m = _PORTS.search((p.path / f'src/{p.module}.v').read_text())
-    if not m:
-        raise SynthesisError(f'cannot read the ports of {p.module}.v', str(p.path))
-    return int(m.group(1)) + 1, int(m.group(2)) + 1
 
 
 class OpenBackend:
@@ -138,7 +139,7 @@ class OpenBackend:
             results: dict[str, SynthResult] = {}
             for k, p in projects.items():
                 method = 'da4ml pipeline stages'
-                if port_widths(p)[1] == 0:
+                if p.ports[1] == 0:
                     method += '; no logic: every output is the constant 0 at this precision'
                 elif self.verify_latency:
                     self.confirm_latency(p, timeout_s)
@@ -160,18 +161,16 @@ class OpenBackend:
         fixed cost per synthesis (most of the time for small designs) is paid once. A design whose every output
         is the constant 0 in its precision (e.g. ``0.0077*x0`` at ``ap_fixed<10,3>``) has zero-width ports and
         no logic: it gets no cells, without Yosys."""
-        widths = [port_widths(p) for p in projects]
-        live = [(p, w) for p, w in zip(projects, widths) if w[0] > 0 and w[1] > 0]
-        cells = dict(zip((p.module for p, _ in live), self._yosys_batch(live, workdir, timeout_s) if live else []))
+        live = [p for p in projects if min(p.ports) > 0]
+        cells = dict(zip((p.module for p in live), self._yosys_batch(live, workdir, timeout_s) if live else []))
         return [cells.get(p.module, {}) for p in projects]
 
-    def _yosys_batch(self, live: list[tuple[Project, tuple[int, int]]], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
-        projects = [p for p, _ in live]
+    def _yosys_batch(self, projects: list[Project], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
         tops = []
-        for p, (w_in, w_out) in live:
+        for p in projects:
             for mem in (p.path / 'src/memfiles').glob('*.mem'):
                 shutil.copy(mem, workdir / mem.name)  # $readmemh resolves names against Yosys's cwd
-            tops.append((p.module, w_in, w_out))
+            tops.append((p.module, *p.ports))
         ports = ['input clk'] + [f'input [{w - 1}:0] i{k}, output [{o - 1}:0] o{k}' for k, (_, w, o) in enumerate(tops)]
         body = [f'  {mod} u{k} (.clk(clk), .model_inp(i{k}), .model_out(o{k}));' for k, (mod, _, _) in enumerate(tops)]
         (workdir / 'srcost_batch.v').write_text('module srcost_batch (' + ', '.join(ports) + ');\n' + '\n'.join(body) + '\nendmodule\n')

@@ -21,11 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-PROBLEMS = {
-    'paper': ('2.5*x0*x1 - sin(x2) + exp(0.3*x3)', lambda X: 2.5 * X[:, 0] * X[:, 1] - np.sin(X[:, 2]) + np.exp(0.3 * X[:, 3])),
-    'poly-trig': ('x0**2 - 0.5*x1*x2 + cos(x3)', lambda X: X[:, 0] ** 2 - 0.5 * X[:, 1] * X[:, 2] + np.cos(X[:, 3])),
-    'gauss-mix': ('exp(-x0**2)*x1 + 0.8*sin(x2*x3)', lambda X: np.exp(-X[:, 0] ** 2) * X[:, 1] + 0.8 * np.sin(X[:, 2] * X[:, 3])),
-}
+from _common import PROBLEMS, problem_data
+
 LEVELS = (0.9, 0.99, 0.999)
 
 
@@ -62,8 +59,9 @@ def synth_chunk(args: tuple) -> list[dict]:
         results = backend.synthesize(designs, Path(tmp), timeout_s=3600)
     out = []
     n_train = rows * 3 // 4
+    data = {name: problem_data(name, rows, seed) for name in set(problems)}
     for d, r, name in zip(designs, results, problems):
-        X, y = problem_data(name, rows, seed)
+        X, y = data[name]
         try:
             fixed = emulate(d, X[n_train:], 'trace')[:, 0]
             r2_fixed = float(r2_score(y[n_train:], fixed))
@@ -71,12 +69,6 @@ def synth_chunk(args: tuple) -> list[dict]:
             r2_fixed = float('-inf')
         out.append({'latency': r.latency_cycles, 'lut': r.lut, 'ff': r.ff, 'dsp': r.dsp, 'test_r2_fixed': r2_fixed})
     return out
-
-
-def problem_data(name: str, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-2, 2, (rows, 8))
-    return X, PROBLEMS[name][1](X) + rng.normal(0, 0.01, rows)
 
 
 def run(budget: float, rows: int, seed: int, precision: str, jobs: int) -> list[dict]:

@@ -15,25 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from _common import problem_data, srcost_json, write_csv
 
 COLUMNS = {'latency': 'latency_cycles', 'lut': 'lut', 'ff': 'ff', 'dsp': 'dsp'}  # front cost key -> predict key
-
-
-def srcost(*args: str, cwd: Path) -> dict:
-    k = args.index('--') if '--' in args else len(args)  # options go before `--`
-    cmd = [sys.executable, '-c', 'from srcost.cli import app; app()', *args[:k], '--json', *args[k:]]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, timeout=3600)
-    if proc.returncode != 0:
-        raise SystemExit(f'srcost {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}')
-    out = proc.stdout
-    return json.loads(out[out.index('{'):])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,24 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     out = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    repo = Path(__file__).resolve().parents[1]
-    os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (str(repo), os.environ.get('PYTHONPATH')) if p)
-
-    rng = np.random.default_rng(a.seed)
-    X = rng.uniform(-2, 2, (a.rows, 16))
-    y = 2.5 * X[:, 0] * X[:, 1] - np.sin(X[:, 2]) + np.exp(0.3 * X[:, 3]) + rng.normal(0, 0.01, a.rows)
-    header = ','.join([f'x{i}' for i in range(16)] + ['y'])
-    np.savetxt(out / 'data.csv', np.column_stack([X, y]), delimiter=',', header=header, comments='', fmt='%.7g')
+    X, y = problem_data('paper', a.rows, seed=a.seed, n_features=16)
+    write_csv(out / 'data.csv', X, y, digits=7)
 
     t0 = time.perf_counter()
-    summary = srcost('search', 'data.csv', '--target', 'y', '--objective', 'latency', '--budget-seconds', f'{a.budget:g}',
+    summary = srcost_json('search', 'data.csv', '--target', 'y', '--objective', 'latency', '--budget-seconds', f'{a.budget:g}',
                      '--unary-operators', 'sin,exp', '--precision', a.precision, '--seed', str(a.seed),
                      '--out', 'front.json', cwd=out)
     wall = time.perf_counter() - t0
     front = json.loads((out / 'front.json').read_text())
     mismatches = []
     for m in front['members']:
-        pred = srcost('predict', '--precision', a.precision, '--', m['expression'], cwd=out)
+        pred = srcost_json('predict', '--precision', a.precision, '--', m['expression'], cwd=out)
         for key, col in COLUMNS.items():
             if key in m['cost'] and m['cost'][key] != pred[col]:
                 mismatches.append((m['expression'], key, m['cost'][key], pred[col]))

@@ -18,35 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from _common import problem_data, srcost, srcost_json, write_csv
 
 TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
-
-
-def srcost(*args: str, cwd: Path) -> str:
-    """Run one ``srcost`` command (a fresh process) in ``cwd``; its stdout."""
-    cmd = [sys.executable, '-c', 'from srcost.cli import app; app()', *args]
-    print('$ srcost ' + ' '.join(repr(a) if ' ' in a or '<' in a else a for a in args), file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, timeout=3600)
-    if proc.returncode != 0:
-        raise SystemExit(f'srcost {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}')
-    return proc.stdout
-
-
-def srcost_json(*args: str, cwd: Path) -> dict:
-    k = args.index('--') if '--' in args else len(args)  # options go before `--`
-    out = srcost(*args[:k], '--json', *args[k:], cwd=cwd)
-    try:
-        return json.loads(out[out.index('{'):])
-    except json.JSONDecodeError:
-        raise SystemExit(f'srcost {args[0]} --json printed no JSON object:\n{out[:2000]}') from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,18 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     out = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    repo = Path(__file__).resolve().parents[1]
-    os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (str(repo), os.environ.get('PYTHONPATH')) if p)
-
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-2, 2, (a.rows, 8))
-    y = 2.5 * X[:, 0] * X[:, 1] - np.sin(X[:, 2]) + np.exp(0.3 * X[:, 3]) + rng.normal(0, 0.01, a.rows)
-    header = ','.join([f'x{i}' for i in range(8)] + ['y'])
-    np.savetxt(out / 'data.csv', np.column_stack([X, y]), delimiter=',', header=header, comments='', fmt='%.6g')
+    X, y = problem_data('paper', a.rows, seed=0, n_features=8)
+    write_csv(out / 'data.csv', X, y, digits=6)
 
     t0 = time.perf_counter()
     srcost('search', 'data.csv', '--target', 'y', '--objective', 'latency', '--budget-seconds', f'{a.budget:g}',
-           '--precision', a.precision, '--unary-operators', 'sin,exp', '--out', 'front.json', cwd=out)
+           '--precision', a.precision, '--unary-operators', 'sin,exp', '--out', 'front.json', cwd=out, echo=True)
     search_s = time.perf_counter() - t0
     front = json.loads((out / 'front.json').read_text())
     n_members = len(front['members'])
@@ -81,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     report = srcost_json('validate', 'front.json', '--data', 'data.csv', '--target', 'y', '--precisions', a.precision,
-                          '--report', 'report.html', '--workdir', 'work', cwd=out)
+                          '--report', 'report.html', '--workdir', 'work', cwd=out, echo=True)
     validate_s = time.perf_counter() - t0
     ok_rows = [r for r in report['summary'] if r['status'] == 'ok']
     commands = {d['index']: d['synth_command'] for d in report['designs']}
@@ -90,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     pick = max(ok_rows, key=lambda r: r.get('lut') or 0)  # the largest design: the strictest check
     argv_synth = shlex.split(commands[pick['index']])
     assert argv_synth[:2] == ['srcost', 'synth'], argv_synth
-    alone = srcost_json(*[x for x in argv_synth[1:] if x != '--json'], cwd=out)
+    alone = srcost_json(*[x for x in argv_synth[1:] if x != '--json'], cwd=out, echo=True)
     same = {t: (pick.get(t), alone.get(t)) for t in TARGETS}
     agree = all(x == y for x, y in same.values())
     errors = {t: {k: v for k, v in e.items() if k in ('n', 'mae', 'mape_pct', 'exact_match_rate', 'max_abs_error', 'bias')}

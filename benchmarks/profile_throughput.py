@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--backend', default='open', help='backend name or module:Class')
     ap.add_argument('--backend-opt', action='append', default=[], help='KEY=VALUE for the backend (repeatable)')
     ap.add_argument('--jobs', type=int, default=os.cpu_count(), help='profile-ops worker processes (default: core count)')
+    ap.add_argument('--batch-size', type=int, default=None, help='designs per Yosys run (default: profile-ops\'s automatic choice)')
     ap.add_argument('--timeout', type=float, default=300.0, help='seconds per micro-benchmark')
     ap.add_argument('--naive-sample', type=int, default=0,
                     help='time only this many naive runs (spread over the grid) and extrapolate; 0: all of them')
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with CalibrationStore(db) as store:
         cold = profile_ops(plans, store, args.backend, jobs=args.jobs, timeout_s=args.timeout,
-                           workdir=root / 'cold', progress=sys.stderr.isatty(), backend_options=options)
+                           workdir=root / 'cold', progress=sys.stderr.isatty(), backend_options=options,
+                           batch_size=args.batch_size)
     cold_s = time.perf_counter() - t0
     print(f'cold: {cold_s:.1f} s ({cold.ok} ok, {cold.failed} failed, {cold.batches} batches)', file=sys.stderr)
 
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         'micro_benchmarks': len(plans), 'backend': args.backend, 'backend_options': options,
         'tool_version': version, 'jobs': args.jobs,
         'cores': os.cpu_count(), 'cold_s': round(cold_s, 2), 'cold_ok': cold.ok, 'cold_failed': cold.failed,
-        'cold_batches': cold.batches, 'warm_s': round(warm_s, 2), 'warm_skipped': warm.get('skipped'),
+        'cold_batches': cold.batches, 'batch_size': args.batch_size, 'warm_s': round(warm_s, 2), 'warm_skipped': warm.get('skipped'),
         'naive': naive, 'speedup_cold_vs_naive': round(naive['total_s'] / cold_s, 2) if naive else None,
         'speedup_warm_vs_naive': round(naive['total_s'] / warm_s, 1) if naive else None,
     }

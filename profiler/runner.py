@@ -25,7 +25,14 @@ from .plans import BenchmarkPlan, estimated_cost
 from .store import STATUS_FAILED, STATUS_OK, CalibrationStore, OpRecord, now_utc
 
 DEFAULT_TIMEOUT_S = 300.0  # per micro-benchmark
-MAX_BATCH = 25  # designs per backend call: amortizes Yosys start-up (~5 s a call), keeps resumption fine-grained
+# Designs per backend call. One Yosys run has a fixed cost (~3.4 s: its cell and techmap libraries), so
+# batching pays; but its passes slow down per design as the design grows (probably as opt loops and ID GC walk every
+# module), and two large runs side by side slow each other more. The default grid cold, 2 workers,
+# profile_ops(batch_size=N), one run each on one idle machine on 2026-12-02: 49 -> 337 s (670 CPU-s in the
+# batches), 25 -> 275 s (546), 13 -> 266 s (526), 8 -> 272 s (529); runs of one setting vary by ~10 s, so 8-25
+# are close and 49 is clearly worse (`benchmarks/profile_throughput.py --batch-size N --skip-naive` repeats it).
+# Smaller batches also lose less to a kill and move the progress bar more often.
+MAX_BATCH = 13
 DEADLINE_GRACE_S = 60.0  # on top of the backend's own timeout, before the worker is killed
 LOG_TAIL_LINES = 30
 

@@ -31,7 +31,7 @@ def profile_ops_cmd(
     implementations: Annotated[Optional[list[str]], typer.Option('--implementations', help='Only these implementations, e.g. native,lut1024.')] = None,
     part: Annotated[str, typer.Option('--part', help='FPGA part.')] = 'xcvu9p-flga2577-2-e',
     clock: Annotated[float, typer.Option('--clock', min=0.01, help='Target clock period in ns.')] = 5.0,
-    batch_size: Annotated[Optional[int], typer.Option('--batch-size', min=1, help='Designs per backend call (one tool process). Default: automatic, at most 8.')] = None,
+    batch_size: Annotated[Optional[int], typer.Option('--batch-size', min=1, help='Designs per backend call (one tool process). Default: automatic, at most 13 (measured fastest on the open backend).')] = None,
     workdir: Annotated[Optional[Path], typer.Option('--workdir', help='Where tool runs write their files. Default: the user cache dir.')] = None,
     keep_workdir: Annotated[bool, typer.Option('--keep-workdir', help='Keep the files of successful runs too (failed ones are always kept).')] = False,
     no_progress: Annotated[bool, typer.Option('--no-progress', help='No progress bar.')] = False,

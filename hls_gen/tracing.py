@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 
 from .design import Design
-from .errors import ExpressionError
+from .errors import ExpressionError, SynthesisError
 from .ir import decompose, float_function
 from .precision import Precision
 from .tables import NATIVE_MAX_ADDRESS_BITS, lut_layout, saturating_cast
@@ -161,7 +161,12 @@ def latency_cutoff(comb, clock_period_ns: float) -> float:
     less than the slowest single operation (a wide multiplier is not split)."""
     ops = comb.ops
     worst = 1.0
-    for op in ops:
+    for k, op in enumerate(ops):
+        if not np.isfinite(op.latency):
+            q = op.qint
+            bits = int(np.ceil(np.log2(max(abs(q.min), abs(q.max), q.step) / q.step))) if q.step > 0 else 0
+            raise SynthesisError(f'the datapath needs a value {bits} bits wide (operation {k}): da4ml cannot time or '
+                                 'pipeline it; use a narrower precision or constants and powers that grow values less')
         preds = [ops[j].latency for j in (op.id0, op.id1) if j >= 0 and op.opcode not in (-1, 5)]
         base = max(preds) if preds else 0.0
         worst = max(worst, op.latency - base)

@@ -98,3 +98,17 @@ def test_a_design_that_quantizes_to_zero_has_no_logic(tmp_path):
     r0, r1 = b.synthesize([zero, real], tmp_path, timeout_s=600)
     assert (r0.lut, r0.ff, r0.dsp, r0.carry) == (0, 0, 0, 0) and 'constant 0' in r0.latency_method
     assert r1.lut > 0 and 'confirmed by Verilator' in r1.latency_method
+
+
+def test_a_datapath_too_wide_to_pipeline_is_a_clear_error(tmp_path):
+    """x0*(x1*x2 + c*x1**2*x0)**3 at ap_fixed<18,4> grows a 216-bit product: da4ml gives it an infinite latency
+    (it used to fail with 'cannot convert float NaN to integer' deep in da4ml); srcost synth says what is wrong,
+    in one line, and writes nothing."""
+    r = subprocess.run(
+        [sys.executable, '-m', 'srcost', 'synth', 'x0*(x1*x2 + 2.9752364063100996*x1**2*x0)**3', '--precision',
+         'ap_fixed<18,4>'], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert r.returncode != 0
+    assert 'bits wide' in r.stderr and 'narrower precision' in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover
 
 # Per-node operation record: what the node itself adds to the datapath (not its children).
 OP_FIELDS = (
-    'n_add', 'add_bits', 'n_cadd', 'cadd_bits', 'n_mux', 'mux_bits', 'n_mul', 'mul_bits', 'mul_area', 'mul_dsp',
+    'n_add', 'add_bits', 'n_cadd', 'cadd_bits', 'cadd_in_bits', 'n_mux', 'mux_bits', 'n_mul', 'mul_bits', 'mul_area', 'mul_dsp',
     'mul_maxw', 'mul_add_bits', 'n_rom', 'rom_addr_bits', 'rom_entries', 'rom_out_bits', 'rom_cost', 'rom_lut6', 'rom_chunks',
     'rom_groups', 'rom_bits_active',
     'n_lut_rom', 'n_native_rom',
@@ -568,7 +568,10 @@ class Datapath:
         f = const_f(c)
         r = rec.v
         r[F['n_cadd']] += 1
-        r[F['cadd_bits']] += max(math.ceil(math.log2(abs(c) + 2.0**-f)) + f, 0)
+        # A constant added straight to an input (or its negation or shift: latency 0) is a carry chain whose
+        # sum inputs are the register bits or their inverses: no LUT at all (x0 - 3.6, -x0 + 2.7, 2*x0 + 1.3
+        # synthesize to CARRY and INV cells only). After other logic it can cost LUTs (cadd_bits).
+        r[F['cadd_in_bits' if a.lat == 0 else 'cadd_bits']] += max(math.ceil(math.log2(abs(c) + 2.0**-f)) + f, 0)
         return Val(a.lo + c, a.hi + c, min(a.step, 2.0**-f), a.lat)
 
     @staticmethod

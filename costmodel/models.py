@@ -69,7 +69,7 @@ class OpenParams:
     da4ml's ROM estimate, one flip-flop per register bit)."""
 
     lut_add: float = 1.0  # LUTs per adder bit (carry-chain adders: one LUT per bit)
-    lut_cadd: float = 0.0  # per bit of a constant adder
+    lut_cadd: float = 0.0  # per bit of a constant adder after other logic (one straight on an input costs no LUT)
     lut_mux: float = 1.0  # per bit of an abs / clamp multiplexer
     lut_rom: float = 1.2  # per distinct non-constant 64-entry ROM block (one LUT6)
     lut_rom_group: float = 1.0  # per 256-entry ROM group that needs multiplexing (F7/F8 and the tree above)
@@ -366,6 +366,7 @@ class LearnedModel(CostModel):
             if t in _LOG:
                 r = np.log1p(np.maximum(y, 0)) - np.log1p(np.maximum(a, 0))
                 transform = 'logratio'
+                ok &= a > 0  # no such logic in the datapath: predicted 0, not learned (see predict_matrix)
             else:
                 r = y - a
                 transform = 'residual'
@@ -421,7 +422,9 @@ class LearnedModel(CostModel):
                 continue
             r = tm.booster.inplace_predict(M) if tm.kind == 'xgb' else np.full(n, tm.value)
             if tm.transform == 'logratio':
-                v = np.expm1(np.log1p(np.maximum(a, 0)) + r)
+                # a correction of the analytic prediction by a ratio: where the datapath has no such logic at
+                # all (a wire, a negation, an input plus a constant: carry cells only) there is none to scale
+                v = np.where(a > 0, np.expm1(np.log1p(np.maximum(a, 0)) + r), 0.0)
                 out[:, j] = np.maximum(np.round(v), 0)
             else:
                 v = np.round(a + r)

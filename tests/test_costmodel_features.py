@@ -56,6 +56,16 @@ def test_constant_multipliers_become_shift_adds():
     assert row['dp_n_mul'] == 0 and row['dp_n_add'] == 2  # 0.75*x0 = x0 - x0/4, plus the sum; 0.0001*x2 vanishes
 
 
+def test_constant_adders_on_inputs_are_counted_apart():
+    fx = FeatureExtractor()
+    d = [Design.build([e], 'ap_fixed<16,6>') for e in ('x0 - 3.5', '-2*x0 + 1.25', 'x0*x1 - 3.5', '0.75*x0 - 3.5')]
+    rows = [dict(zip(FEATURES, r)) for r in fx.matrix(d)]
+    # 3.5 = 11.1b and 1.25 = 1.01b: 3 bits each
+    assert [(r['dp_cadd_in_bits'], r['dp_cadd_bits']) for r in rows[:2]] == [(3, 0), (3, 0)]
+    assert rows[2]['dp_cadd_in_bits'] == 0 and rows[2]['dp_cadd_bits'] == 3  # after a multiplier
+    assert rows[3]['dp_cadd_in_bits'] == 0 and rows[3]['dp_cadd_bits'] == 3  # after a shift-add
+
+
 def test_datapath_matches_the_open_backend_tracer():
     pytest.importorskip('da4ml')
     from hls_gen.tracing import latency_cutoff, trace

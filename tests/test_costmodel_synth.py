@@ -27,3 +27,22 @@ def test_fresh_designs_agree_with_the_learned_model():
     for t in ('lut', 'ff'):
         rel = [abs(p - getattr(r, t)) / max(getattr(r, t), 10) for p, (_, r) in zip(pred[t], ok)]
         assert np.mean(rel) <= 0.35, (t, rel)
+
+
+def test_a_constant_added_to_an_input_costs_no_lut():
+    """x0 - 3.6 and friends synthesize to carry and inverter cells only: the datapath model counts such an
+    adder apart (cadd_in_bits) and the shipped model predicts 0 LUTs for them, and LUTs for a constant
+    added after other logic."""
+    pytest.importorskip('da4ml')
+    if not default_model_path('open').exists():
+        pytest.skip('no shipped open-backend model (srcost fit)')
+    from hls_gen import Design
+
+    exprs = ['x0 - 3.616640531919712', '-x0 + 2.7', '0.958*x0 + 1.904']
+    designs = [Design.build([e], 'ap_fixed<16,6>') for e in exprs]
+    results = BackendRunner('open', batch_size=3)(designs)
+    assert [r.lut for r in results[:2]] == [0, 0], results
+    assert results[2].lut > 20
+    pred = get_model('learned', 'open').predict(designs)
+    assert list(pred['lut'][:2]) == [0, 0]
+    assert pred['lut'][2] > 20

@@ -323,8 +323,6 @@ class FeatureExtractor:
         lmax = max(v.lat for v, _ in outs)
         cutoff = max(2.0 * design.clock_period_ns, math.ceil(worst))
         stages = max(1, math.ceil(lmax / cutoff - 1e-9))
-        w = design.precision.width
-        t = self.table
         out_bits = float(sum(bits(v) for v, _ in outs if not v.is_const))  # a constant output needs no register
         n_const = sum(1 for v, _ in outs if v.is_const)
         dsp_t, dsp_mid, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)

@@ -11,7 +11,7 @@ from hls_gen.ir import count_nodes, decompose
 from costmodel import dag
 from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records
 from costmodel.features import FEATURES, FeatureExtractor
-from costmodel.fixedpoint import Context, Datapath, csd_digits, dsp_count
+from costmodel.fixedpoint import csd_digits, dsp_count
 from costmodel.generator import generate_designs
 
 

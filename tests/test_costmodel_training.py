@@ -2,7 +2,6 @@
 
 import json
 
-import pandas as pd
 import pytest
 
 from costmodel.api import get_model, predict

@@ -163,8 +163,9 @@ def latency_cutoff(comb, clock_period_ns: float) -> float:
     worst = 1.0
     for k, op in enumerate(ops):
         if not np.isfinite(op.latency):
-            q = op.qint
-            bits = int(np.ceil(np.log2(max(abs(q.min), abs(q.max), q.step) / q.step))) if q.step > 0 else 0
+            from da4ml.types import minimal_kif
+
+            bits = sum(minimal_kif(op.qint))  # as hls_gen.backends.open.max_word_bits counts a word
             raise SynthesisError(f'the datapath needs a value {bits} bits wide (operation {k}): da4ml cannot time or '
                                  'pipeline it; use a narrower precision or constants and powers that grow values less')
         preds = [ops[j].latency for j in (op.id0, op.id1) if j >= 0 and op.opcode not in (-1, 5)]

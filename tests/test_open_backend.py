@@ -101,7 +101,7 @@ def test_a_design_that_quantizes_to_zero_has_no_logic(tmp_path):
 
 
 def test_a_datapath_too_wide_to_pipeline_is_a_clear_error(tmp_path):
-    """x0*(x1*x2 + c*x1**2*x0)**3 at ap_fixed<18,4> grows a 216-bit product: da4ml gives it an infinite latency
+    """x0*(x1*x2 + c*x1**2*x0)**3 at ap_fixed<18,4> grows a 217-bit product (sign included): da4ml gives it an infinite latency
     (it used to fail with 'cannot convert float NaN to integer' deep in da4ml); srcost synth says what is wrong,
     in one line, and writes nothing."""
     r = subprocess.run(

@@ -47,7 +47,7 @@ DAG_FEATURES = ('nodes_unique', 'nodes_tree', 'nodes_shared', 'shared_across_out
 CAL_FEATURES = ('cal_latency_cp', 'cal_latency_tree', 'cal_lut', 'cal_ff', 'cal_dsp', 'cal_bram_18k', 'cal_lut_tree',
                 'cal_ff_tree', 'cal_dsp_tree', 'cal_bram_18k_tree', 'cal_missing')
 DP_FEATURES = (*(f'dp_{f}' for f in OP_FIELDS), 'dp_mul_dsp_merged', 'dp_mul_merged', 'dp_mul_dsp_trimmed',
-               'dp_mul_dsp_mid', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed', 'dp_live_nodes', 'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
+               'dp_mul_dsp_mapped', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed', 'dp_live_nodes', 'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
                'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs')
 FEATURE_GROUPS = {'design': DESIGN_FEATURES, 'dag': DAG_FEATURES, 'cal': CAL_FEATURES, 'dp': DP_FEATURES}
 FEATURES = (*DESIGN_FEATURES, *DAG_FEATURES, *CAL_FEATURES, *DP_FEATURES)
@@ -325,14 +325,14 @@ class FeatureExtractor:
         stages = max(1, math.ceil(lmax / cutoff - 1e-9))
         out_bits = float(sum(bits(v) for v, _ in outs if not v.is_const))  # a constant output needs no register
         n_const = sum(1 for v, _ in outs if v.is_const)
-        dsp_t, dsp_mid, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)
+        dsp_t, dsp_mapped, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)
         if stages > 1:
             reg = self._registers(live, roots, st, cutoff, stages, widths)
             balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths)
         else:
             reg = balanced = 0.0
         fill = lmax / (cutoff * stages) if stages else 0.0
-        return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mid, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill, in_bits, out_bits, reg, balanced, n_const]
+        return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mapped, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill, in_bits, out_bits, reg, balanced, n_const]
 
     def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None) -> float:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage

@@ -159,34 +159,75 @@ def mul_split(wa: int, wb: int, signed_a: bool, signed_b: bool, wy: int | None =
 
 
 def _mul2dsp(a: int, b: int, sa: bool, sb: bool, y: int, top: bool) -> tuple[int, int, int]:
-    """mul2dsp's recursion. A partial product that lands wholly above the product bits in use (``y``) is
-    dead logic that Yosys removes after mapping, so it is not counted."""
+    """mul2dsp's recursion (Yosys ``techlibs/common/mul2dsp.v`` with xcup's 27x18, 17-bit slices). Every
+    partial product is made, each as wide as its slice times the other operand (the full ones capped at the
+    product's ``y`` bits), and a partial product narrower than 9 bits is a soft (LUT) multiplier. A partial
+    product shifted wholly above the ``y`` product bits is dead logic that Yosys removes after mapping, so
+    it is not counted."""
+    d, add, soft, _, _ = _tiles(a, b, sa, sb, y, y, top)
+    return d, add, soft
+
+
+@functools.lru_cache(maxsize=65536)
+def mul_tiles(wa: int, wb: int, signed_a: bool, signed_b: bool, y_gen: int, y_live: int) -> tuple[int, int, int]:
+    """What is left of one multiplier after Yosys' ``map_dsp`` step: (DSP cells, low bits of a read, low bits
+    of b read). ``mul2dsp`` cuts the product into partial products for the ``y_gen`` product bits the
+    multiplier has when it runs (each partial product reads its slice of one operand); afterwards
+    ``wreduce`` narrows the adders that sum them to the ``y_live`` bits still read, and a DSP whose partial
+    product lands wholly above them is removed."""
+    ea = eb = 0
+    if signed_a != signed_b:
+        if not signed_a:
+            ea = 1
+        else:
+            eb = 1
+        signed_a = signed_b = True
+    y_gen = min(y_gen, wa + wb + ea + eb)
+    y_live = min(y_live, y_gen)
+    # Measured (standalone chains of three multipliers): when the product is narrowed after mul2dsp ran, a
+    # partial product of a partial product that starts exactly at the first unread bit stays.
+    slack = int(y_live < y_gen)
+    d, _, _, ca, cb = _tiles(wa + ea, wb + eb, signed_a, signed_b, y_gen, y_live, True, slack)
+    return d, min(ca, wa), min(cb, wb)
+
+
+def _tiles(a: int, b: int, sa: bool, sb: bool, yg: int, yl: int, top: bool, slack: int = 0) -> tuple[int, int, int, int, int]:
+    """(DSP cells, bits of the adders that sum the partial products, bits of soft multipliers, low bits of a
+    read, low bits of b read) of a ``yg``-bit multiplier of which the low ``yl`` bits are read."""
     if top and a < b:
-        a, b, sa, sb = b, a, sb, sa
-    if a < 2 or b < 2 or y < 9:
-        return 0, 0, a * b
+        d, add, soft, cb, ca = _tiles(b, a, sb, sa, yg, yl, True, slack)
+        return d, add, soft, ca, cb
+    live = yl > 0 if top else yl + slack > 0
+    if a < 2 or b < 2 or yg < 9:
+        return 0, 0, (a * b if live else 0), a, b
     if top and not sa and not sb:
-        return _mul2dsp(a + 1, b + 1, True, True, y, True)
+        d, add, soft, ca, cb = _tiles(a + 1, b + 1, True, True, yg, yl, True, slack)
+        return d, add, soft, min(ca, a), min(cb, b)
     if a > 27 or b > 18:
         split_a = a > 27
         w, other = (a, b) if split_a else (b, a)
         cap = 27 if split_a else 18
         n = (w - cap + 18 - 1 - 1) // 17
         last = w - n * 17
-        dsp = add = soft = 0
+        dsp = add = soft = cov_w = cov_o = 0
         for i in range(n + 1):
             off = i * 17
-            if off >= y:
+            if off >= yl + (0 if top else slack):  # shifted wholly above the bits read: removed
                 break
             part = 18 if i < n else last
-            py = min(y - off, other + part)
-            args = (part, other, True if i < n else (sa if split_a else sb), sb if split_a else sa)
-            r = _mul2dsp(args[0], args[1], args[2], args[3], py, False) if split_a else _mul2dsp(other, part, sa, args[2], py, False)
-            dsp, add, soft = dsp + r[0], add + r[1], soft + r[2]
+            pyg = min(yg, other + 18) if i < n else other + last
+            pyl = min(yl - off, pyg)
+            if split_a:
+                d, ad, so, cp, co = _tiles(part, other, True if i < n else sa, sb, pyg, pyl, False, slack)
+            else:
+                d, ad, so, co, cp = _tiles(other, part, sa, True if i < n else sb, pyg, pyl, False, slack)
+            dsp, add, soft = dsp + d, add + ad, soft + so
             if i:
-                add += y - off
-        return dsp, add, soft
-    return 1, 0, 0
+                add += yl - off
+            cov_w = max(cov_w, min(off + (17 if i < n else last), w))
+            cov_o = max(cov_o, co)
+        return (dsp, add, soft, cov_w, cov_o) if split_a else (dsp, add, soft, cov_o, cov_w)
+    return int(live), 0, 0, a, b
 
 
 _LUTS_IDS: dict[tuple, int] = {}
@@ -330,7 +371,7 @@ class Datapath:
         if acc[F['n_mul']]:
             merged: dict[tuple, int] = {}
             for s in nodes:
-                for k, n, _ in st.mults[s]:
+                for k, n, *_ in st.mults[s]:
                     merged[k] = n
             dsp, n_mul = float(sum(merged.values())), float(len(merged))
         return acc, worst, dsp, n_mul
@@ -341,12 +382,14 @@ class Datapath:
         truncation low ones; a bit below every other operand of an adder passes through without carry, a
         power-of-two constant shifts the window, a multiplier needs every low bit (carries). Then
 
-        - a product whose high bits are dead is narrowed before mul2dsp splits it, and its partial products
-          that land wholly in the dead bits go; identical multipliers are merged;
+        - a product whose high bits are dead loses the partial products that land wholly in them; identical
+          multipliers are merged. With every dead bit gone this is a lower bound on the DSP cells;
+          ``_mapped_dsp`` replays what Yosys actually removes (two ``wreduce`` passes, see
+          ``_demand_pass``);
         - a ROM output bit outside the window costs nothing (its LUTs are removed);
         - an input bit outside the window is not registered.
 
-        Returns (DSP cells if every dead partial product went, DSP cells half way, multipliers, partial-product
+        Returns (DSP cells if every dead partial product went, DSP cells after Yosys' map_dsp, multipliers, partial-product
         adder bits, ROM LUT6 blocks, ROM groups, input bits, {node: bits read})."""
         st = self.store(ctx)
         if len(roots) == 1:
@@ -364,7 +407,6 @@ class Datapath:
         t = self.table
         children = t.children
         merged: dict[tuple, tuple[int, int, int]] = {}
-        full: dict[tuple, int] = {}
         widths: dict[int, int] = {}  # bits of each value that something reads (what a register keeps)
         rom_lut6 = rom_groups = in_bits = 0.0
         for s in sorted(live, reverse=True):  # parents have larger ids than their children
@@ -380,14 +422,13 @@ class Datapath:
                 lc = min(lo, lrule[1]) if lk == 'min' else lo + lrule[1] if lk == 'rel' else lrule[1] if lk == 'fix' else -math.inf
                 if lc < low.get(c, math.inf):
                     low[c] = lc
-            for key, n_full, (wa, wb, sa, sb, wy, lsb, rest) in st.mults[s]:
-                # Yosys drops the product's unread top bits (wreduce) but keeps the operands whole
+            for key, _, (wa, wb, sa, sb, wy, lsb, rest), _ in st.mults[s]:
+                # every product bit that nothing reads gone (an upper bound on what Yosys removes)
                 y = wy if d == math.inf else max(min(wy, int(d - rest) - lsb + 1), 1)
                 n = mul_split(wa, wb, sa, sb, y)
                 old = merged.get(key)
                 if old is None or n[0] > old[0]:
                     merged[key] = n
-                    full[key] = n_full
             for lsb, bl, bg in st.roms[s]:
                 j0 = 0 if lo == -math.inf else max(int(lo) - lsb, 0)
                 j1 = len(bl) if d == math.inf else min(int(d) - lsb + 1, len(bl))
@@ -405,14 +446,86 @@ class Datapath:
             if t.op[s] == dag.VAR:
                 in_bits += w
         deep = float(sum(v[0] for v in merged.values()))
-        # Yosys removes only part of the dead partial products (wreduce runs once or twice, so unread bits
-        # are seen a cell or two away): half way between none and all matched synthesized designs best
-        mid = float(math.ceil((deep + sum(full.values())) / 2))
-        out = (deep, mid, float(len(merged)), float(sum(v[1] for v in merged.values())), float(rom_lut6), float(rom_groups),
+        mapped = self._mapped_dsp(live, roots, ctx, st) if merged else 0.0
+        out = (deep, mapped, float(len(merged)), float(sum(v[1] for v in merged.values())), float(rom_lut6), float(rom_groups),
                float(in_bits), widths)
         if len(roots) == 1:
             st.trim[roots[0]] = out
         return out
+
+    def _demand_pass(self, live, roots, ctx: Context, st: '_Store', y1: 'dict | None') -> dict:
+        """One of Yosys' two ``wreduce`` passes over the multipliers, as the highest bit each live node must
+        deliver and the product bits of each multiplier ((node, index) -> bits).
+
+        ``y1`` is None for the first pass (``synth_xilinx``'s prepare step): it narrows a product to the
+        bits its consumers read and narrows the operands of adders and registers to their result, but it
+        leaves a multiplier's operands whole (``$mul`` ports are not cut to the product's width). ``mul2dsp``
+        then splits each multiplier as wide as the first pass left it (``y1``). The second pass (the
+        ``wreduce`` after ``mul2dsp``) sees the partial products: an operand bit above every live partial
+        product's slice is unread, so the multiplier that computes it is narrowed in turn, and so on down
+        the datapath. Checked against Yosys on standalone multipliers and chains of three
+        (tests/test_costmodel_synth.py) and on every synthesized design of the training and fresh sets."""
+        high: dict[int, float] = {}
+        for r in roots:
+            if r in live:
+                high[r] = max(high.get(r, -math.inf), ctx.window)
+        ys: dict[tuple[int, int], int] = {}
+        children = self.table.children
+        for s in sorted(live, reverse=True):
+            d = high.get(s, math.inf)
+            mults = st.mults[s]
+            if not mults:
+                for c, (kind, x) in zip(children[s], st.demand[s]):
+                    if c in live:
+                        dc = d + x if kind == 'rel' else x
+                        if dc > high.get(c, -math.inf):
+                            high[c] = dc
+                continue
+            kid_vals = [st.vals[c] for c in children[s]]
+            kid_high = [-math.inf] * len(kid_vals)
+            below = math.inf  # bits of the product of mults[j] read by what comes after it in the node
+            for j in range(len(mults) - 1, -1, -1):
+                _, _, (wa, wb, sa, sb, wy, lsb, _), (a, b, out) = mults[j]
+                y = wy
+                if j == len(mults) - 1 and d != math.inf:
+                    y = max(min(wy, int(d) - lsb + 1), 1)
+                if y1 is not None:
+                    y_live = min(y, int(below)) if below != math.inf else y
+                    y_gen = y1[(s, j)]
+                    _, ca, cb = mul_tiles(wa, wb, sa, sb, y_gen, y_live)
+                    ys[(s, j)] = y_live
+                else:
+                    ys[(s, j)] = y
+                    ca, cb = math.inf, math.inf
+                below = math.inf
+                for v, cov in ((a, ca), (b, cb)):
+                    hit = False
+                    for i, kv in enumerate(kid_vals):
+                        if v is kv:
+                            kid_high[i] = max(kid_high[i], _lsb(kv) + cov - 1)
+                            hit = True
+                    if hit:
+                        continue
+                    if j and v is mults[j - 1][3][2]:
+                        below = cov
+                    else:  # the first kid behind a constant factor (shift-adds): read whole
+                        kid_high[0] = math.inf
+            for c, h in zip(children[s], kid_high):
+                if c in live and h > high.get(c, -math.inf):
+                    high[c] = h
+        return ys
+
+    def _mapped_dsp(self, live, roots, ctx: Context, st: '_Store') -> float:
+        """DSP cells after Yosys' ``map_dsp`` (see ``_demand_pass``), identical multipliers merged."""
+        y1 = self._demand_pass(live, roots, ctx, st, None)
+        y2 = self._demand_pass(live, roots, ctx, st, y1)
+        merged: dict[tuple, int] = {}
+        for (s, j), yl in y2.items():
+            key, _, (wa, wb, sa, sb, _, _, _), _ = st.mults[s][j]
+            n = mul_tiles(wa, wb, sa, sb, y1[(s, j)], yl)[0]
+            if n > merged.get(key, -1):
+                merged[key] = n
+        return float(sum(merged.values()))
 
     def subtree(self, sid: int, ctx: Context) -> tuple[frozenset[int], tuple]:
         """(live nodes, ``aggregate`` of them) of one output, cached."""
@@ -630,7 +743,7 @@ class Datapath:
         r[F['mul_add_bits']] += add_b
         r[F['mul_area']] += soft
         r[F['mul_maxw']] = max(r[F['mul_maxw']], d)
-        rec.mults.append((out.key, n_dsp, (wa, wb, bool(ka), bool(kb), bits(out), _lsb(out), rec.rest)))
+        rec.mults.append((out.key, n_dsp, (wa, wb, bool(ka), bool(kb), bits(out), _lsb(out), rec.rest), (a, b, out)))
         rec.delta(d)
         return out
 

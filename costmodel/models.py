@@ -112,7 +112,7 @@ def open_analytic_matrix(F: np.ndarray, params: OpenParams | None = None) -> np.
     out[:, _TARGET_INDEX['ii']] = 1.0
     out[:, _TARGET_INDEX['lut']] = np.maximum(lut, 0)
     out[:, _TARGET_INDEX['ff']] = np.maximum(ff, 0)
-    out[:, _TARGET_INDEX['dsp']] = F[:, _FEATURE_INDEX['dp_mul_dsp_mid']]
+    out[:, _TARGET_INDEX['dsp']] = F[:, _FEATURE_INDEX['dp_mul_dsp_mapped']]
     out[:, _TARGET_INDEX['bram_18k']] = 0.0
     return out
 

@@ -23,7 +23,7 @@ def fake_results(designs, fail_every: int = 0, start: int = 0) -> list:
         out.append(SynthResult(
             backend='open', tool='fake', tool_version='fake 1.0', part=d.part, precision=str(d.precision),
             clock_period_ns=d.clock_period_ns, latency_best=lat, latency_worst=lat, ii=1, lut=lut, ff=ff,
-            dsp=int(r['dp_mul_dsp_mid']), bram_18k=0, design_digest=d.digest(),
+            dsp=int(r['dp_mul_dsp_mapped']), bram_18k=0, design_digest=d.digest(),
         ))
     return out
 

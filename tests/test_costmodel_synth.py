@@ -46,3 +46,39 @@ def test_a_constant_added_to_an_input_costs_no_lut():
     pred = get_model('learned', 'open').predict(designs)
     assert list(pred['lut'][:2]) == [0, 0]
     assert pred['lut'][2] > 20
+
+
+def _chain_verilog(k: int, a: int, b: int, c: int, d: int, y: int) -> str:
+    p1, p2 = a + b - 1, a + b - 1 + c
+    return (f'module m{k}(input signed [{a - 1}:0] A, input signed [{b - 1}:0] B, input signed [{c - 1}:0] C, '
+            f'input signed [{d - 1}:0] D, output [{y - 1}:0] Y);\n'
+            f' wire signed [{p1 - 1}:0] m1 = A * B;\n wire signed [{p2 - 1}:0] m2 = m1 * C;\n'
+            f' wire signed [{p2 + d - 1}:0] m3 = m2 * D;\n assign Y = m3[{y - 1}:0];\nendmodule\n')
+
+
+def test_yosys_keeps_the_dsps_the_datapath_model_counts(tmp_path):
+    """Chains of three multipliers whose result is cut to y bits, synthesized now: DSP48E2 cells per
+    multiplier against ``costmodel.fixedpoint.mul_tiles`` (the two wreduce passes around mul2dsp)."""
+    import re
+    import subprocess
+
+    from hls_gen.tools import yosys_command
+    from test_costmodel_features import chain_dsp
+
+    cases = [(53, 12, 22, 15, 26), (31, 39, 20, 13, 29), (28, 31, 27, 22, 36), (30, 15, 19, 23, 51), (46, 20, 12, 19, 40)]
+    src = ''.join(_chain_verilog(k, *c) for k, c in enumerate(cases))
+    ports = ', '.join(f'input [{a - 1}:0] a{k}, input [{b - 1}:0] b{k}, input [{c - 1}:0] c{k}, input [{d - 1}:0] d{k}, '
+                      f'output [{y - 1}:0] y{k}' for k, (a, b, c, d, y) in enumerate(cases))
+    body = ''.join(f' m{k} u{k}(.A(a{k}), .B(b{k}), .C(c{k}), .D(d{k}), .Y(y{k}));\n' for k in range(len(cases)))
+    (tmp_path / 'm.v').write_text(src + f'module top({ports});\n{body}endmodule\n')
+    (tmp_path / 'm.ys').write_text('\n'.join([
+        'read_verilog m.v', 'hierarchy -top top',
+        'setattr -mod -set keep_hierarchy 1 ' + ' '.join(f'm{k}' for k in range(len(cases))),
+        'synth_xilinx -family xcup -top top -flatten -noiopad', 'tee -q -o dsp.txt select -list t:DSP48E2']))
+    subprocess.run([*yosys_command(), '-q', '-s', 'm.ys'], cwd=tmp_path, check=True, timeout=600, capture_output=True)
+    got = {k: [0, 0, 0] for k in range(len(cases))}
+    for name in (tmp_path / 'dsp.txt').read_text().split():
+        m = re.match(r'm(\d+)/\$mul\$m\.v:(\d+)', name)
+        assert m, name
+        got[int(m.group(1))][(int(m.group(2)) - 2) % 6] += 1  # module k's products are on lines 6k+2 .. 6k+4
+    assert got == {k: chain_dsp(*c) for k, c in enumerate(cases)}

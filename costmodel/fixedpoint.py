@@ -518,7 +518,8 @@ class Datapath:
     def _mapped_dsp(self, live, roots, ctx: Context, st: '_Store') -> float:
         """DSP cells after Yosys' ``map_dsp`` (see ``_demand_pass``), identical multipliers merged."""
         y1 = self._demand_pass(live, roots, ctx, st, None)
-        y2 = self._demand_pass(live, roots, ctx, st, y1)
+        # the second pass narrows a multiplier only through another multiplier's partial products
+        y2 = self._demand_pass(live, roots, ctx, st, y1) if len(y1) > 1 else y1
         merged: dict[tuple, int] = {}
         for (s, j), yl in y2.items():
             key, _, (wa, wb, sa, sb, _, _, _), _ = st.mults[s][j]
@@ -908,10 +909,11 @@ class Datapath:
         lo, hi = int(idx.lo), int(idx.hi)
         if lo == hi:
             return const(float(samples[lo]))
-        key = ('lut', spec, ctx.key[:5], lo, hi)
+        stride = max(int(round(idx.step)), 1)  # an argument coarser than the table reaches every stride-th entry
+        key = ('lut', spec, ctx.key[:5], lo, hi, stride)
         out = self._tables.get(key)
         if out is None:
-            out = _table_range(samples[lo : hi + 1])
+            out = _table_range(samples[lo : hi + 1 : stride])
             self._tables[key] = out
         return self.rom(idx, out, rec, lut=True)
 

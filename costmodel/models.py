@@ -101,7 +101,8 @@ def _column(F: np.ndarray, name: str) -> np.ndarray:
 def open_analytic_matrix(F: np.ndarray, params: OpenParams | None = None) -> np.ndarray:
     """Analytic prediction for the open backend from the ``dp_`` features (``F``: rows of ``FEATURES``),
     as a matrix with columns ``TARGETS``: the stage count of da4ml's pipeline (exact), DSPs as Yosys'
-    mul2dsp splits each multiplier (identical ones merged), LUTs and FFs as unit costs times the
+    mul2dsp splits each multiplier and its wreduce passes narrow them (``Datapath._mapped_dsp``; identical
+    ones merged), LUTs and FFs as unit costs times the
     datapath's bit counts."""
     p = params or OpenParams()
     n = F.shape[0]

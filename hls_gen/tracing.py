@@ -125,7 +125,10 @@ class _Tracer:
         lo, hi = int(idx.low), int(idx.high)
         if lo == hi:
             return self.const(float(layout.samples[lo]))
-        return idx.lookup(layout.samples[lo : hi + 1])
+        # an argument coarser than the table's spacing reaches only every step-th entry (a wide power-of-two
+        # step: sin_lut(cos(x)**2) at 17 bits); da4ml's ROM holds exactly the entries its address can reach
+        step = int(round(float(idx.step)))
+        return idx.lookup(layout.samples[lo : hi + 1 : step])
 
     def native(self, op, arg):
         fn = op if callable(op) else float_function(op)

@@ -112,3 +112,23 @@ def test_a_datapath_too_wide_to_pipeline_is_a_clear_error(tmp_path):
     assert 'bits wide' in r.stderr and 'narrower precision' in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lut_index_coarser_than_one_entry_is_traced(tmp_path):
+    """sin_lut(0.25*x0) at ap_fixed<10,5>: the index (x + 4) * 128 moves in steps of 4, so the ROM holds every
+    4th entry (it used to fail inside da4ml with 'Input variable size does not match lookup table size (256 !=
+    1021)'; 4 of 80 random designs of a fresh set did). hls4ml's table is degenerate at this precision (its
+    step T(8/1024) truncates to 0, so every sample is sin(-4)); the RTL, da4ml's trace and hls4ml's C
+    simulation agree bit for bit, and the cost model predicts the design that the backend synthesizes."""
+    pytest.importorskip('hls_gen.csim')
+    from costmodel.api import get_model
+    from hls_gen.emulate import emulate
+
+    d = Design.build(['sin_lut(0.25*x0)', 'exp_lut(0.5*x1) + x1'], 'ap_fixed<10,5>', luts=['sin:1024:-4:4', 'exp:1024:0:8'])
+    X = np.random.default_rng(5).uniform(-20, 20, (1000, 2))
+    csim = emulate(d, X, 'hls4ml')
+    np.testing.assert_array_equal(emulate(d, X, 'trace'), csim)
+    np.testing.assert_array_equal(emulate(d, X, 'open', workdir=tmp_path / 'emu'), csim)
+    r = get_backend('open').synthesize([d], tmp_path / 'syn', timeout_s=600)[0]
+    p = get_model('learned', 'open').predict([d]).iloc[0]
+    assert (p['latency_cycles'], p['dsp']) == (r.latency_cycles, r.dsp)

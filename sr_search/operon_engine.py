@@ -106,57 +106,81 @@ def _float(v: float) -> sympy.Float:
     return sympy.Float(float(v))
 
 
-def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str] | None = None) -> sympy.Expr:
+def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str] | None = None,
+                  memo: 'dict[tuple, sympy.Expr] | None' = None) -> sympy.Expr:
     """Convert a pyoperon Tree to sympy exactly, by walking its nodes (never via the infix string).
 
     ``variable_index`` maps a variable node's hash to its column index (``x<i>``). ``lut`` maps a math
     function to the LUT function to emit instead (``{'sin': 'sin_lut'}``). Operon stores a tree in
-    postfix order; a node's first child is the node just before it, so popping the stack yields the
-    children first-to-last.
+    postfix order: a node's first child is the node just before it, and each further child ends just
+    before the previous child's subtree. ``memo`` (a dict the caller keeps between trees converted with
+    the same ``variable_index`` and ``lut``) maps a subtree's nodes to its expression: offspring share most
+    subtrees with their parents, and sympy is slow to build them again.
     """
     lut = dict(lut or {})
-    stack: list[sympy.Expr] = []
-    for node in tree.Nodes:
-        name = node.Name
-        if name == 'constant':
-            stack.append(_float(node.Value))
-            continue
-        if name == 'variable':
-            try:
-                sym = variable(variable_index[node.HashValue])
-            except KeyError:
-                raise ExpressionError(f'tree uses a variable (hash {node.HashValue}) that is not an input') from None
-            w = float(node.Value)
-            stack.append(sym if w == 1.0 else _float(w) * sym)
-            continue
+    nodes = tree.Nodes
+    if not len(nodes):
+        raise ExpressionError('malformed operon tree: no nodes')
+    flat = [(n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in nodes]
+    memo = {} if memo is None else memo
+
+    def build(i: int) -> sympy.Expr:
+        node = nodes[i]
+        first = i - node.Length
+        if first < 0:
+            raise ExpressionError(f'malformed operon tree: {node.Name} needs more nodes than the tree has')
+        key = tuple(flat[first : i + 1])
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
         arity = node.Arity
-        if arity > len(stack):
-            raise ExpressionError(f'malformed operon tree: {name} needs {arity} arguments')
-        args = [stack.pop() for _ in range(arity)]
-        op_name = _OPERON_NAME.get(name)
-        if op_name is None:
-            raise ExpressionError(f'operon node {name!r} has no srcost operator')
-        if op_name in ('+', '*'):
-            out = sympy.Add(*args) if op_name == '+' else sympy.Mul(*args)
-        elif op_name in ('-', '/'):
-            if arity != 2:
-                raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
-            out = args[0] - args[1] if op_name == '-' else args[0] / args[1]
-        else:
-            if arity != 1:
-                raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
-            if args[0].is_Number and abs(float(args[0])) > MAX_CONSTANT_ARGUMENT:
-                # sympy evaluates f(constant) eagerly at arbitrary precision: exp(1e30) exhausts memory.
-                # No fixed-point type holds such a value: the individual is not firmware.
-                raise ExpressionError(f'{name} of the constant {float(args[0]):g} is out of any fixed-point range')
-            if op_name in lut:
-                out = lut_symbol(lut[op_name])(args[0])
-            else:
-                out = get_operator(op_name).build(args[0])
-        stack.append(out)
-    if len(stack) != 1:
-        raise ExpressionError(f'malformed operon tree: {len(stack)} values left on the stack')
-    return stack[0]
+        args = []
+        j = i - 1
+        for _ in range(arity):
+            if j < first:
+                raise ExpressionError(f'malformed operon tree: {node.Name} needs {arity} arguments')
+            args.append(build(j))
+            j -= nodes[j].Length + 1
+        out = memo[key] = _node_expr(node, args, variable_index, lut)
+        return out
+
+    root = len(nodes) - 1
+    if nodes[root].Length != root:
+        raise ExpressionError(f'malformed operon tree: {root - nodes[root].Length + 1} values left on the stack')
+    return build(root)
+
+
+def _node_expr(node, args: list, variable_index: Mapping[int, int], lut: Mapping[str, str]) -> sympy.Expr:
+    """One node's expression from its children's (first to last)."""
+    name = node.Name
+    if name == 'constant':
+        return _float(node.Value)
+    if name == 'variable':
+        try:
+            sym = variable(variable_index[node.HashValue])
+        except KeyError:
+            raise ExpressionError(f'tree uses a variable (hash {node.HashValue}) that is not an input') from None
+        w = float(node.Value)
+        return sym if w == 1.0 else _float(w) * sym
+    arity = len(args)
+    op_name = _OPERON_NAME.get(name)
+    if op_name is None:
+        raise ExpressionError(f'operon node {name!r} has no srcost operator')
+    if op_name in ('+', '*'):
+        return sympy.Add(*args) if op_name == '+' else sympy.Mul(*args)
+    if op_name in ('-', '/'):
+        if arity != 2:
+            raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
+        return args[0] - args[1] if op_name == '-' else args[0] / args[1]
+    if arity != 1:
+        raise ExpressionError(f'operon node {name!r} with {arity} arguments is not supported')
+    if args[0].is_Number and abs(float(args[0])) > MAX_CONSTANT_ARGUMENT:
+        # sympy evaluates f(constant) eagerly at arbitrary precision: exp(1e30) exhausts memory.
+        # No fixed-point type holds such a value: the individual is not firmware.
+        raise ExpressionError(f'{name} of the constant {float(args[0]):g} is out of any fixed-point range')
+    if op_name in lut:
+        return lut_symbol(lut[op_name])(args[0])
+    return get_operator(op_name).build(args[0])
 
 
 def scale_offset(pred: np.ndarray, y: np.ndarray, rel_tol: float = 1e-9) -> tuple[float, float]:
@@ -347,6 +371,7 @@ def run_operon(
     y64 = y
 
     converted: dict[tuple, Expression | None] = {}
+    subtrees: dict[tuple, sympy.Expr] = {}
 
     def individual_expression(tree) -> Expression | None:
         # the exported form: exact sympy of the tree, with operon's linear scaling made explicit
@@ -354,7 +379,9 @@ def run_operon(
         if key in converted:
             return converted[key]
         try:
-            expr = tree_to_sympy(tree, var_index, lut)
+            if len(subtrees) > 200_000:
+                subtrees.clear()
+            expr = tree_to_sympy(tree, var_index, lut, subtrees)
             if s.linear_scaling:
                 pred = op.Evaluate(dtable, tree, ds, training_range)
                 a, b = scale_offset(pred, y64)

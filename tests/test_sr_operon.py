@@ -83,6 +83,32 @@ def test_a_function_of_a_huge_constant_is_rejected_not_evaluated():
     assert abs(float(tree_to_sympy(small, {})) - np.exp(2.0)) < 1e-12
 
 
+def test_a_shared_subtree_memo_gives_the_same_expressions():
+    """The search converts trees with one memo of subtrees (offspring share them with their parents): the
+    result is the fresh conversion's, and a subtree converted once is reused, under another parent too."""
+    X = np.random.default_rng(4).uniform(0.5, 2.0, (20, 3))
+    _, h = _dataset(X)
+    vi = {h[i]: i for i in range(3)}
+
+    def shared():  # (x1 - 0.25*x0), as postfix nodes
+        return [_var(h[0], 0.25), _var(h[1]), op.Node(op.NodeType.Sub)]
+
+    trees = [
+        op.Tree([*shared(), op.Node(op.NodeType.Sin)]).UpdateNodes(),  # sin(x1 - 0.25*x0)
+        op.Tree([*shared(), _var(h[2], 3.0), op.Node(op.NodeType.Div)]).UpdateNodes(),  # 3*x2 / (x1 - 0.25*x0)
+        op.Tree([_var(h[2]), *shared(), op.Node(op.NodeType.Mul), op.Node.Constant(1.5),
+                 op.Node(op.NodeType.Add)]).UpdateNodes(),  # 1.5 + (x1 - 0.25*x0)*x2
+    ]
+    memo: dict = {}
+    for t in trees:
+        got = tree_to_sympy(t, vi, {'sin': 'sin_lut'}, memo)
+        assert got == tree_to_sympy(t, vi, {'sin': 'sin_lut'})
+        np.testing.assert_allclose(Expression(got).evaluate(X), Expression(tree_to_sympy(t, vi, {'sin': 'sin_lut'})).evaluate(X))
+    key = tuple((n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in trees[0].Nodes[:3])
+    assert memo[key] == X1 - sympy.Float(0.25) * X0
+    assert tree_to_sympy(trees[1], vi) == sympy.Float(3.0) * X2 / (X1 - sympy.Float(0.25) * X0)
+
+
 def test_lut_functions_are_exported_by_name():
     X = np.random.default_rng(3).uniform(-1, 1, (10, 3))
     ds, h = _dataset(X)

@@ -23,7 +23,7 @@ def test_fresh_designs_agree_with_the_learned_model():
     pred = get_model('learned', 'open').predict([d for d, _ in ok])
     lat = [r.latency_cycles for _, r in ok]
     assert list(pred['latency_cycles']) == lat
-    assert np.mean([p == r.dsp for p, (_, r) in zip(pred['dsp'], ok)]) >= 0.6
+    assert list(pred['dsp']) == [r.dsp for _, r in ok]  # the datapath model replays mul2dsp and wreduce
     for t in ('lut', 'ff'):
         rel = [abs(p - getattr(r, t)) / max(getattr(r, t), 10) for p, (_, r) in zip(pred[t], ok)]
         assert np.mean(rel) <= 0.35, (t, rel)

@@ -409,6 +409,7 @@ class Datapath:
         merged: dict[tuple, tuple[int, int, int]] = {}
         widths: dict[int, int] = {}  # bits of each value that something reads (what a register keeps)
         rom_lut6 = rom_groups = in_bits = 0.0
+        n_mults = 0
         for s in sorted(live, reverse=True):  # parents have larger ids than their children
             d = high.get(s, math.inf)
             lo = low.get(s, -math.inf)
@@ -422,6 +423,7 @@ class Datapath:
                 lc = min(lo, lrule[1]) if lk == 'min' else lo + lrule[1] if lk == 'rel' else lrule[1] if lk == 'fix' else -math.inf
                 if lc < low.get(c, math.inf):
                     low[c] = lc
+            n_mults += len(st.mults[s])
             for key, _, (wa, wb, sa, sb, wy, lsb, rest), _ in st.mults[s]:
                 # every product bit that nothing reads gone (an upper bound on what Yosys removes)
                 y = wy if d == math.inf else max(min(wy, int(d - rest) - lsb + 1), 1)
@@ -446,7 +448,8 @@ class Datapath:
             if t.op[s] == dag.VAR:
                 in_bits += w
         deep = float(sum(v[0] for v in merged.values()))
-        mapped = self._mapped_dsp(live, roots, ctx, st) if merged else 0.0
+        # one multiplier: what it reads is what the first pass leaves it, the same as every dead bit gone
+        mapped = deep if n_mults <= 1 else self._mapped_dsp(live, roots, ctx, st)
         out = (deep, mapped, float(len(merged)), float(sum(v[1] for v in merged.values())), float(rom_lut6), float(rom_groups),
                float(in_bits), widths)
         if len(roots) == 1:

@@ -146,25 +146,25 @@ def dsp_count(wa: int, wb: int, signed_a: bool, signed_b: bool, wy: int | None =
     return mul_split(wa, wb, signed_a, signed_b, wy)[0]
 
 
+def _as_signed(wa: int, wb: int, signed_a: bool, signed_b: bool) -> tuple[int, int, bool, bool]:
+    """The operands as da4ml's ``multiplier.v`` hands them to Yosys: a signed x unsigned multiplier extends
+    the unsigned side by a zero bit and multiplies signed."""
+    if signed_a == signed_b:
+        return wa, wb, signed_a, signed_b
+    return wa + (not signed_a), wb + (not signed_b), True, True
+
+
 @functools.lru_cache(maxsize=65536)
 def mul_split(wa: int, wb: int, signed_a: bool, signed_b: bool, wy: int | None = None) -> tuple[int, int, int]:
-    """(DSP cells, bits of the adders that sum the partial products, bits of soft (LUT) multipliers)."""
-    if signed_a != signed_b:
-        if not signed_a:
-            wa += 1
-        else:
-            wb += 1
-        signed_a = signed_b = True
-    return _mul2dsp(wa, wb, signed_a, signed_b, wa + wb if wy is None else min(wy, wa + wb), True)
-
-
-def _mul2dsp(a: int, b: int, sa: bool, sb: bool, y: int, top: bool) -> tuple[int, int, int]:
-    """mul2dsp's recursion (Yosys ``techlibs/common/mul2dsp.v`` with xcup's 27x18, 17-bit slices). Every
-    partial product is made, each as wide as its slice times the other operand (the full ones capped at the
-    product's ``y`` bits), and a partial product narrower than 9 bits is a soft (LUT) multiplier. A partial
-    product shifted wholly above the ``y`` product bits is dead logic that Yosys removes after mapping, so
-    it is not counted."""
-    d, add, soft, _, _ = _tiles(a, b, sa, sb, y, y, top)
+    """(DSP cells, bits of the adders that sum the partial products, bits of soft (LUT) multipliers) of a
+    multiplier whose low ``wy`` product bits are read: mul2dsp's recursion (Yosys
+    ``techlibs/common/mul2dsp.v`` with xcup's 27x18, 17-bit slices). Every partial product is made, each as
+    wide as its slice times the other operand (the full ones capped at the product's bits), and a partial
+    product narrower than 9 bits is a soft (LUT) multiplier. A partial product shifted wholly above the
+    product bits read is dead logic that Yosys removes after mapping, so it is not counted."""
+    a, b, sa, sb = _as_signed(wa, wb, signed_a, signed_b)
+    y = a + b if wy is None else min(wy, a + b)
+    d, add, soft, _, _ = _tiles(a, b, sa, sb, y, y, True)
     return d, add, soft
 
 
@@ -175,19 +175,13 @@ def mul_tiles(wa: int, wb: int, signed_a: bool, signed_b: bool, y_gen: int, y_li
     multiplier has when it runs (each partial product reads its slice of one operand); afterwards
     ``wreduce`` narrows the adders that sum them to the ``y_live`` bits still read, and a DSP whose partial
     product lands wholly above them is removed."""
-    ea = eb = 0
-    if signed_a != signed_b:
-        if not signed_a:
-            ea = 1
-        else:
-            eb = 1
-        signed_a = signed_b = True
-    y_gen = min(y_gen, wa + wb + ea + eb)
+    a, b, sa, sb = _as_signed(wa, wb, signed_a, signed_b)
+    y_gen = min(y_gen, a + b)
     y_live = min(y_live, y_gen)
     # Measured (standalone chains of three multipliers): when the product is narrowed after mul2dsp ran, a
     # partial product of a partial product that starts exactly at the first unread bit stays.
     slack = int(y_live < y_gen)
-    d, _, _, ca, cb = _tiles(wa + ea, wb + eb, signed_a, signed_b, y_gen, y_live, True, slack)
+    d, _, _, ca, cb = _tiles(a, b, sa, sb, y_gen, y_live, True, slack)
     return d, min(ca, wa), min(cb, wb)
 
 
@@ -519,10 +513,11 @@ class Datapath:
         return ys
 
     def _mapped_dsp(self, live, roots, ctx: Context, st: '_Store') -> float:
-        """DSP cells after Yosys' ``map_dsp`` (see ``_demand_pass``), identical multipliers merged."""
+        """DSP cells after Yosys' ``map_dsp`` (see ``_demand_pass``), identical multipliers merged. Only worth
+        calling with two multipliers or more: the second pass narrows one only through another's partial
+        products, so a lone multiplier keeps what the first pass, and ``trimmed``'s count, give it."""
         y1 = self._demand_pass(live, roots, ctx, st, None)
-        # the second pass narrows a multiplier only through another multiplier's partial products
-        y2 = self._demand_pass(live, roots, ctx, st, y1) if len(y1) > 1 else y1
+        y2 = self._demand_pass(live, roots, ctx, st, y1)
         merged: dict[tuple, int] = {}
         for (s, j), yl in y2.items():
             key, _, (wa, wb, sa, sb, _, _, _), _ = st.mults[s][j]

@@ -125,8 +125,8 @@ class _Tracer:
         lo, hi = int(idx.low), int(idx.high)
         if lo == hi:
             return self.const(float(layout.samples[lo]))
-        # an argument coarser than the table's spacing reaches only every step-th entry (a wide power-of-two
-        # step: sin_lut(cos(x)**2) at 17 bits); da4ml's ROM holds exactly the entries its address can reach
+        # an index that moves in steps of more than one entry reaches only every step-th one (sin_lut(0.25*x0)
+        # at ap_fixed<10,5>: steps of 4); da4ml's ROM holds exactly the entries its address can reach
         step = int(round(float(idx.step)))
         return idx.lookup(layout.samples[lo : hi + 1 : step])
 

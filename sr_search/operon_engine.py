@@ -106,6 +106,11 @@ def _float(v: float) -> sympy.Float:
     return sympy.Float(float(v))
 
 
+def node_keys(nodes) -> list[tuple]:
+    """What identifies each node of an operon tree (its name, value, and variable), in the tree's order."""
+    return [(n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in nodes]
+
+
 def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str] | None = None,
                   memo: 'dict[tuple, sympy.Expr] | None' = None) -> sympy.Expr:
     """Convert a pyoperon Tree to sympy exactly, by walking its nodes (never via the infix string).
@@ -121,7 +126,7 @@ def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str
     nodes = tree.Nodes
     if not len(nodes):
         raise ExpressionError('malformed operon tree: no nodes')
-    flat = [(n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in nodes]
+    flat = node_keys(nodes)
     memo = {} if memo is None else memo
 
     def build(i: int) -> sympy.Expr:
@@ -375,7 +380,7 @@ def run_operon(
 
     def individual_expression(tree) -> Expression | None:
         # the exported form: exact sympy of the tree, with operon's linear scaling made explicit
-        key = tuple((n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in tree.Nodes)
+        key = tuple(node_keys(tree.Nodes))
         if key in converted:
             return converted[key]
         try:

@@ -12,7 +12,7 @@ from hls_gen.ir import count_nodes
 from sr_search.cost import CostEvaluator, CostModelUnavailable, additive_cost, resolve_objective
 from sr_search.estimator import CostAwareRegressor
 from sr_search.front import ParetoFront
-from sr_search.operon_engine import operon_symbols, scale_offset, tree_to_sympy
+from sr_search.operon_engine import node_keys, operon_symbols, scale_offset, tree_to_sympy
 
 op = pytest.importorskip('pyoperon')
 
@@ -104,7 +104,7 @@ def test_a_shared_subtree_memo_gives_the_same_expressions():
         got = tree_to_sympy(t, vi, {'sin': 'sin_lut'}, memo)
         assert got == tree_to_sympy(t, vi, {'sin': 'sin_lut'})
         np.testing.assert_allclose(Expression(got).evaluate(X), Expression(tree_to_sympy(t, vi, {'sin': 'sin_lut'})).evaluate(X))
-    key = tuple((n.Name, n.Value, n.HashValue if n.IsVariable else 0) for n in trees[0].Nodes[:3])
+    key = tuple(node_keys(trees[0].Nodes[:3]))
     assert memo[key] == X1 - sympy.Float(0.25) * X0
     assert tree_to_sympy(trees[1], vi) == sympy.Float(3.0) * X2 / (X1 - sympy.Float(0.25) * X0)
 

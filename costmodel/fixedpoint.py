@@ -945,35 +945,32 @@ def _table_range(values: np.ndarray) -> tuple[float, float, float, float, float]
     m = -(-len(ints) // 64) * 64
     if m != len(ints):
         ints = np.concatenate([ints, np.full(m - len(ints), ints[-1])])
-    blocks = ints.reshape(-1, 64)
-    shifts = np.arange(64, dtype=np.uint64)
-    lut6 = chunks = groups = active = 0
-    bit_lut6, bit_groups = [], []
-    n_groups = -(-len(blocks) // 4)
-    for j in range(b_out):
-        g0, l0 = groups, lut6
-        bit = ((blocks >> j) & 1).astype(np.uint64)
-        pat = (bit << shifts).sum(axis=1, dtype=np.uint64)
-        varying = (pat != 0) & (pat != np.uint64(0xFFFFFFFFFFFFFFFF))
-        nonconst = pat[varying]
-        chunks += len(nonconst)
-        lut6 += len(np.unique(nonconst)) if len(nonconst) else 0
-        if len(nonconst) or len(np.unique(pat)) > 1:
-            active += 1
-            # 256-entry groups (a slice's F7/F8 multiplexers) that are not one constant
-            padded = np.concatenate([pat, np.full(n_groups * 4 - len(pat), pat[-1])]).reshape(n_groups, 4)
-            nonuniform = (padded != padded[:, :1]).any(axis=1)
-            first_varying = (padded[:, 0] != 0) & (padded[:, 0] != np.uint64(0xFFFFFFFFFFFFFFFF))
-            groups += int(np.sum(nonuniform | first_varying))
-        bit_lut6.append(lut6 - l0)
-        bit_groups.append(groups - g0)
+    # every output bit at once: bit j of entry i is cols[i, j]; pat[b, j] is bit j over block b's 64 entries
+    cols = ((ints[:, None] >> np.arange(b_out)) & 1).astype(np.uint64)
+    pat = (cols.reshape(-1, 64, b_out) << np.arange(64, dtype=np.uint64)[None, :, None]).sum(axis=1, dtype=np.uint64)
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    varying = (pat != 0) & (pat != ones)
+    chunks_bit = varying.sum(axis=0)
+    # distinct non-constant blocks per bit: sort each bit's blocks (constants as 0) and count the changes
+    srt = np.sort(np.where(varying, pat, np.uint64(0)), axis=0)
+    lut6_bit = (srt[:1] != 0).sum(axis=0) + ((srt[1:] != srt[:-1]) & (srt[1:] != 0)).sum(axis=0)
+    active_bit = varying.any(axis=0) | (pat != pat[:1]).any(axis=0)
+    # 256-entry groups (a slice's F7/F8 multiplexers) that are not one constant
+    n_groups = -(-len(pat) // 4)
+    padded = np.concatenate([pat, np.repeat(pat[-1:], n_groups * 4 - len(pat), axis=0)]).reshape(n_groups, 4, b_out)
+    nonuniform = (padded != padded[:, :1]).any(axis=1)
+    first_varying = (padded[:, 0] != 0) & (padded[:, 0] != ones)
+    groups_bit = np.where(active_bit, (nonuniform | first_varying).sum(axis=0), 0)
+    bit_lut6 = [int(x) for x in lut6_bit]
+    bit_groups = [int(x) for x in groups_bit]
+    lut6, chunks, groups, active = sum(bit_lut6), int(chunks_bit.sum()), sum(bit_groups), int(active_bit.sum())
     # Yosys keeps the bits below the highest one that is not a copy of the bit above it (the sign) or zero
-    cols = [(ints >> j) & 1 for j in range(b_out)]
     if lo < 0:
-        top = max((j for j in range(b_out - 1) if np.any(cols[j] != cols[j + 1])), default=-1)
-        eff = top + 2
+        changes = np.flatnonzero((cols[:, :-1] != cols[:, 1:]).any(axis=0))
+        eff = (int(changes[-1]) if len(changes) else -1) + 2
     else:
-        eff = max((j for j in range(b_out) if np.any(cols[j])), default=-1) + 1
+        nonzero = np.flatnonzero(cols.any(axis=0))
+        eff = (int(nonzero[-1]) if len(nonzero) else -1) + 1
     return lo, hi, step, float(lut6), float(chunks), float(groups), float(active), tuple(bit_lut6), tuple(bit_groups), max(eff, 1)
 
 

@@ -274,12 +274,30 @@ _RESIDUAL = ('latency_cycles', 'ii', 'dsp', 'bram_18k')  # integer targets: resi
 _LOG = ('lut', 'ff')  # log-ratio to the analytic
 
 
+# Up to this many rows, the boosters' trees are walked with numpy (costmodel/trees.py, the same numbers):
+# XGBoost's inplace_predict costs ~0.2 ms a call, whatever the rows, and a search asks for one at a time.
+SMALL_BATCH = 8
+
+
 @dataclass
 class TargetModel:
     kind: str  # 'xgb' or 'const'
     transform: str  # 'residual' or 'logratio'
     value: float = 0.0
     booster: object = None  # xgboost.Booster
+    _ensemble: object = field(default=None, repr=False, compare=False)  # TreeEnsemble of the booster, when used
+
+    def predict(self, M: np.ndarray) -> np.ndarray:
+        """The booster's output (the residual or log-ratio) for each row of the design matrix ``M``."""
+        if self.kind != 'xgb':
+            return np.full(len(M), self.value)
+        if len(M) > SMALL_BATCH:
+            return self.booster.inplace_predict(M)
+        if self._ensemble is None:
+            from .trees import TreeEnsemble
+
+            self._ensemble = TreeEnsemble.from_booster(self.booster)
+        return self._ensemble.predict(M)
 
     def to_dict(self) -> dict:
         d = {'kind': self.kind, 'transform': self.transform, 'value': self.value}
@@ -421,7 +439,7 @@ class LearnedModel(CostModel):
             a = A[:, j]
             if tm is None or not np.isfinite(a).any():
                 continue
-            r = tm.booster.inplace_predict(M) if tm.kind == 'xgb' else np.full(n, tm.value)
+            r = tm.predict(M)
             if tm.transform == 'logratio':
                 # a correction of the analytic prediction by a ratio: where the datapath has no such logic at
                 # all (a wire, a negation, an input plus a constant: carry cells only) there is none to scale

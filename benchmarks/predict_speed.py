@@ -15,7 +15,9 @@ Expressions are built before timing (the search already has them as ``Expression
 is that of ``model.predict_expressions(exprs, precision)``: features, the analytic model, and the
 learned model's boosters. Usage::
 
-    python benchmarks/predict_speed.py [--n 2000] [--generations 10] [--json]
+    python benchmarks/predict_speed.py [--n 2000] [--generations 10] [--repeat 1] [--json]
+
+``--repeat N`` runs everything N times and reports each figure's median (this machine's speed drifts).
 """
 
 from __future__ import annotations
@@ -124,9 +126,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=2000)
     ap.add_argument('--generations', type=int, default=10)
+    ap.add_argument('--repeat', type=int, default=1, help='runs; each figure is the median')
     ap.add_argument('--json', action='store_true')
     args = ap.parse_args(argv)
-    res = run(args.n, args.generations)
+    runs = [run(args.n, args.generations) for _ in range(max(args.repeat, 1))]
+    res = runs[0]
+    for kind in ('analytic', 'learned'):
+        if 'note' not in res[kind]:
+            res[kind] = {k: round(float(np.median([r[kind][k] for r in runs]))) for k in res[kind]}
+    res['repeat'] = len(runs)
     if args.json:
         print(json.dumps(res, indent=1))
     else:

@@ -180,3 +180,52 @@ def test_a_full_node_table_starts_afresh_between_batches():
     b = fx.matrix(designs)  # the table overflowed in the first batch: the second one starts afresh
     assert fx.table.generation > gen
     np.testing.assert_array_equal(a, b)
+
+
+def _rom_counts_bit_by_bit(values: np.ndarray):
+    """The ROM block counts of ``fixedpoint._table_range``, one output bit at a time (its earlier form)."""
+    from costmodel.fixedpoint import Val, bits, const_f
+
+    lo, hi = float(np.min(values)), float(np.max(values))
+    nz = values[values != 0]
+    f = max(const_f(float(x)) for x in nz) if len(nz) else -32
+    step = 2.0**-f
+    b_out = bits(Val(lo, hi, step))
+    ints = np.round(values / step).astype(np.int64) & ((1 << b_out) - 1)
+    m = -(-len(ints) // 64) * 64
+    ints = np.concatenate([ints, np.full(m - len(ints), ints[-1])])
+    blocks = ints.reshape(-1, 64)
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    n_groups = -(-len(blocks) // 4)
+    bit_lut6, bit_groups, chunks, active = [], [], 0, 0
+    for j in range(b_out):
+        pat = (((blocks >> j) & 1).astype(np.uint64) << np.arange(64, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+        nonconst = pat[(pat != 0) & (pat != ones)]
+        chunks += len(nonconst)
+        bit_lut6.append(len(np.unique(nonconst)))
+        g = 0
+        if len(nonconst) or len(np.unique(pat)) > 1:
+            active += 1
+            padded = np.concatenate([pat, np.full(n_groups * 4 - len(pat), pat[-1])]).reshape(n_groups, 4)
+            first_varying = (padded[:, 0] != 0) & (padded[:, 0] != ones)
+            g = int(np.sum((padded != padded[:, :1]).any(axis=1) | first_varying))
+        bit_groups.append(g)
+    cols = [(ints >> j) & 1 for j in range(b_out)]
+    if lo < 0:
+        eff = max((j for j in range(b_out - 1) if np.any(cols[j] != cols[j + 1])), default=-1) + 2
+    else:
+        eff = max((j for j in range(b_out) if np.any(cols[j])), default=-1) + 1
+    return (float(sum(bit_lut6)), float(chunks), float(sum(bit_groups)), float(active), tuple(bit_lut6),
+            tuple(bit_groups), max(eff, 1))
+
+
+def test_rom_block_counts_equal_the_bit_by_bit_count():
+    from costmodel.fixedpoint import _table_range
+
+    rng = np.random.default_rng(5)
+    x = np.linspace(-4, 4, 1024)
+    tables = [np.floor(np.sin(x) * 2**10) / 2**10, np.floor(np.exp(x / 4) * 2**6) / 2**6, np.floor(np.tanh(x) * 8) / 8,
+              rng.integers(-50, 50, 1000) / 16.0, rng.integers(0, 1 << 20, 4096) / 1024.0, rng.integers(-3, 3, 300) / 4.0,
+              np.array([0.5, -0.25]), np.arange(200) / 8.0 - 10, np.r_[np.zeros(130), np.ones(70) * 0.75]]
+    for v in tables:
+        assert _table_range(v)[3:] == _rom_counts_bit_by_bit(v)

@@ -1,9 +1,10 @@
 """A trained XGBoost regression ensemble evaluated with numpy, bit for bit as XGBoost's CPU predictor does it.
 
-Why: ``Booster.inplace_predict`` costs about 0.3-0.4 ms per call whatever the number of rows (it encodes its
-arguments as JSON and sets up a predictor), which is most of the learned model's cost when a search asks for
+Why: ``Booster.inplace_predict`` costs about 0.2 ms per call whatever the number of rows (it encodes its
+arguments as JSON and sets up a predictor), a large part of the learned model's cost when a search asks for
 one expression at a time. The ensemble itself is small (a few hundred trees of depth <= 3), so walking all
-trees at once, one depth level per numpy step, is faster for small batches and no slower for large ones.
+trees at once, one depth level per numpy step, is faster for a few rows; XGBoost is faster for large batches,
+so the learned model uses this only for small ones (``costmodel.models.SMALL_BATCH``).
 
 Exactness: XGBoost reads the features as float32, sends a row left when ``x < split`` (float32) and a missing
 value (NaN) the tree's default way, and adds the leaf values of the trees in order in float32, starting from

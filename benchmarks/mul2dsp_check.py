@@ -50,13 +50,9 @@ def chains(seed: int) -> list[tuple[int, int, int, int, int]]:
 
 
 def chain_model(a: int, b: int, c: int, d: int, y: int) -> list[int]:
-    from costmodel.fixedpoint import mul_tiles
+    from costmodel.fixedpoint import chain_dsp
 
-    p1, p2 = a + b - 1, a + b - 1 + c  # the widths the Verilog below declares
-    n3, cov3, _ = mul_tiles(p2, d, True, True, y, y)
-    n2, cov2, _ = mul_tiles(p1, c, True, True, p2, cov3)
-    n1, _, _ = mul_tiles(a, b, True, True, p1, cov2)
-    return [n1, n2, n3]
+    return chain_dsp(a, [b, c, d], [a + b - 1, a + b - 1 + c, y])  # the widths the Verilog below declares
 
 
 def synthesize(modules: list[str], ports: list[str], insts: list[str]) -> dict[int, dict[int, int]]:

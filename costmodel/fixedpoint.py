@@ -185,6 +185,18 @@ def mul_tiles(wa: int, wb: int, signed_a: bool, signed_b: bool, y_gen: int, y_li
     return d, min(ca, wa), min(cb, wb)
 
 
+def chain_dsp(first: int, factors: Sequence[int], widths: Sequence[int]) -> list[int]:
+    """DSP cells per multiplier of a signed chain ``((first * f0) * f1) * ...``, where multiplier k's product is
+    declared ``widths[k]`` bits wide (the last one: the bits read). The bits read flow backwards: each
+    multiplier reads of its left operand only the slices its live partial products need (``mul_tiles``)."""
+    out, live = [], widths[-1]
+    for k in range(len(factors) - 1, -1, -1):
+        left = first if k == 0 else widths[k - 1]
+        n, live, _ = mul_tiles(left, factors[k], True, True, widths[k], live)
+        out.append(n)
+    return out[::-1]
+
+
 def _tiles(a: int, b: int, sa: bool, sb: bool, yg: int, yl: int, top: bool, slack: int = 0) -> tuple[int, int, int, int, int]:
     """(DSP cells, bits of the adders that sum the partial products, bits of soft multipliers, low bits of a
     read, low bits of b read) of a ``yg``-bit multiplier of which the low ``yl`` bits are read."""
@@ -1005,4 +1017,4 @@ def _spec_for(name: str, ctx: Context) -> LutSpec:
     return LutSpec.default(name[: -len('_lut')])
 
 
-__all__ = ['Context', 'Datapath', 'OP_FIELDS', 'Val', 'bits', 'const_f', 'csd_digits', 'csd_powers', 'dsp_count', 'kif']
+__all__ = ['Context', 'Datapath', 'OP_FIELDS', 'Val', 'bits', 'chain_dsp', 'const_f', 'csd_digits', 'csd_powers', 'dsp_count', 'kif']

@@ -11,7 +11,7 @@ from hls_gen.ir import count_nodes, decompose
 from costmodel import dag
 from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records
 from costmodel.features import FEATURES, FeatureExtractor
-from costmodel.fixedpoint import csd_digits, dsp_count, mul_tiles
+from costmodel.fixedpoint import chain_dsp as model_chain_dsp, csd_digits, dsp_count
 from costmodel.generator import generate_designs
 
 
@@ -116,11 +116,7 @@ def test_a_chain_of_multipliers_narrowed_after_mul2dsp():
 
 
 def chain_dsp(a: int, b: int, c: int, d: int, y: int) -> list[int]:
-    p1, p2 = a + b - 1, a + b - 1 + c  # the Verilog below declares these widths
-    n3, cov3, _ = mul_tiles(p2, d, True, True, y, y)
-    n2, cov2, _ = mul_tiles(p1, c, True, True, p2, cov3)
-    n1, _, _ = mul_tiles(a, b, True, True, p1, cov2)
-    return [n1, n2, n3]
+    return model_chain_dsp(a, [b, c, d], [a + b - 1, a + b - 1 + c, y])  # the widths the Verilog (test_costmodel_synth) declares
 
 
 def test_identical_multipliers_are_merged():

@@ -112,7 +112,7 @@ def node_keys(nodes) -> list[tuple]:
 
 
 def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str] | None = None,
-                  memo: 'dict[tuple, sympy.Expr] | None' = None) -> sympy.Expr:
+                  memo: 'dict[tuple, sympy.Expr] | None' = None, keys: 'Sequence[tuple] | None' = None) -> sympy.Expr:
     """Convert a pyoperon Tree to sympy exactly, by walking its nodes (never via the infix string).
 
     ``variable_index`` maps a variable node's hash to its column index (``x<i>``). ``lut`` maps a math
@@ -120,13 +120,14 @@ def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str
     postfix order: a node's first child is the node just before it, and each further child ends just
     before the previous child's subtree. ``memo`` (a dict the caller keeps between trees converted with
     the same ``variable_index`` and ``lut``) maps a subtree's nodes to its expression: offspring share most
-    subtrees with their parents, and sympy is slow to build them again.
+    subtrees with their parents, and sympy is slow to build them again. ``keys``: the tree's ``node_keys``,
+    when the caller already has them.
     """
     lut = dict(lut or {})
     nodes = tree.Nodes
     if not len(nodes):
         raise ExpressionError('malformed operon tree: no nodes')
-    flat = node_keys(nodes)
+    flat = node_keys(nodes) if keys is None else keys
     memo = {} if memo is None else memo
 
     def build(i: int) -> sympy.Expr:
@@ -386,7 +387,7 @@ def run_operon(
         try:
             if len(subtrees) > 200_000:
                 subtrees.clear()
-            expr = tree_to_sympy(tree, var_index, lut, subtrees)
+            expr = tree_to_sympy(tree, var_index, lut, subtrees, key)
             if s.linear_scaling:
                 pred = op.Evaluate(dtable, tree, ds, training_range)
                 a, b = scale_offset(pred, y64)

@@ -29,12 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 NATIVE = "from pyosys import libyosys as ys; ys.run_pass('tee -q -o yosys.log script synth.ys', ys.Design())"
 
 
-def cells(stat: Path) -> dict[str, dict[str, int]]:
-    mods = json.loads(stat.read_text())['modules']
-    return {m.lstrip('\\'): {k: int(v) for k, v in s['num_cells_by_type'].items() if not k.startswith('$')}
-            for m, s in mods.items() if m.lstrip('\\') != 'srcost_batch'}
-
-
 def run(cmd: list[str], cwd: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, timeout=3600, capture_output=True)
@@ -52,7 +46,10 @@ def main(argv=None) -> int:
     if probe.returncode != 0:
         raise SystemExit(f'{args.pyosys_python} cannot import pyosys: `pip install pyosys==0.70` there, or give '
                          '--pyosys-python')
-    from hls_gen.backends.open import module_name
+    from hls_gen.backends.open import module_name, stat_cells
+
+    def cells(stat: Path) -> dict[str, dict[str, int]]:  # the designs', not the batch top's
+        return {m: c for m, c in stat_cells(stat).items() if m != 'srcost_batch'}
     from hls_gen.tools import yosys_command, yosys_version
     from profiler.backends import load_backend
     from profiler.plans import make_plans

@@ -82,6 +82,13 @@ def count_cells(cells: dict[str, int]) -> dict[str, int]:
     }
 
 
+def stat_cells(path: Path) -> dict[str, dict[str, int]]:
+    """{module: {cell type: count}} from Yosys's ``stat -json`` output, without Yosys's internal ``$`` cells."""
+    modules = json.loads(Path(path).read_text())['modules']
+    return {m.removeprefix('\\'): {k: int(v) for k, v in st['num_cells_by_type'].items() if not k.startswith('$')}
+            for m, st in modules.items()}
+
+
 def max_word_bits(comb) -> int:
     """Widest intermediate word of the traced logic (da4ml's interpreter is exact up to 64 bits)."""
     from da4ml.types import minimal_kif
@@ -197,13 +204,12 @@ class OpenBackend:
         except subprocess.CalledProcessError as e:
             tail = log.read_text(errors='replace').strip().splitlines()[-1:] if log.exists() else []
             raise SynthesisError(f'Yosys failed (exit {e.returncode}): {" ".join(tail)}', str(log)) from None
-        modules = json.loads((workdir / 'stat.json').read_text())['modules']
+        modules = stat_cells(workdir / 'stat.json')
         out = []
         for mod, _, _ in tops:
-            stat = modules.get(mod) or modules.get(f'\\{mod}')
-            if stat is None:
+            if mod not in modules:
                 raise SynthesisError(f'Yosys reported no module {mod}', str(log))
-            out.append({k: int(v) for k, v in stat['num_cells_by_type'].items() if not k.startswith('$')})
+            out.append(modules[mod])
         return out
 
     # -- simulation -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import sympy
 
 from hls_gen.ir import decompose
@@ -62,6 +63,7 @@ class NodeTable:
         self.size: list[int] = []
         self.desc: list[frozenset[int]] = []  # ids of the subtree's distinct nodes, itself included
         self.generation = getattr(self, 'generation', -1) + 1
+        self._arrays: NodeArrays | None = None
 
     def __len__(self) -> int:
         return len(self.op)
@@ -193,6 +195,15 @@ class NodeTable:
         param = float(n.value) if n.value is not None else NAN
         return self._node(OP_CODE[n.op], param, NAN, kids)
 
+    def arrays(self) -> 'NodeArrays':
+        """The columns as numpy arrays (children in CSR form), brought up to date with the lists."""
+        a = self._arrays
+        if a is None:
+            a = self._arrays = NodeArrays()
+        if a.n < len(self.op):
+            a.extend(self)
+        return a
+
     # -- views ----------------------------------------------------------------------------------------
     def op_name(self, sid: int) -> str:
         return OPS[self.op[sid]]
@@ -214,4 +225,62 @@ class NodeTable:
         return f'{OPS[op]}({", ".join(parts)})'
 
 
-__all__ = ['NodeTable', 'OPS', 'OP_CODE']
+class NodeArrays:
+    """``NodeTable``'s columns as arrays for the compiled kernels (``costmodel.kernels``): ``op``, ``param``,
+    ``const``, ``size``, ``height``; children as ``ch[ch0[s] : ch0[s] + chn[s]]``; ``nb`` and ``treeb``: the
+    two-input operations of the node and of its subtree counted as a tree."""
+
+    def __init__(self):
+        self.n = 0
+        self.n_edges = 0
+        cap = 1024
+        self.op = np.zeros(cap, np.int64)
+        self.param = np.zeros(cap)
+        self.const = np.zeros(cap)
+        self.ch0 = np.zeros(cap, np.int64)
+        self.chn = np.zeros(cap, np.int64)
+        self.size = np.zeros(cap)
+        self.height = np.zeros(cap)
+        self.nb = np.zeros(cap)
+        self.treeb = np.zeros(cap)
+        self.ch = np.zeros(2 * cap, np.int64)
+
+    @property
+    def capacity(self) -> int:
+        return len(self.op)
+
+    def _grow(self, n: int, n_edges: int) -> None:
+        if n > len(self.op):
+            cap = max(2 * len(self.op), n)
+            for name in ('op', 'param', 'const', 'ch0', 'chn', 'size', 'height', 'nb', 'treeb'):
+                old = getattr(self, name)
+                new = np.zeros(cap, old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        if n_edges > len(self.ch):
+            new = np.zeros(max(2 * len(self.ch), n_edges), np.int64)
+            new[: self.n_edges] = self.ch[: self.n_edges]
+            self.ch = new
+
+    def extend(self, t: NodeTable) -> None:
+        from .kernels import node_struct_fill
+
+        n0, n = self.n, len(t.op)
+        kids = t.children[n0:n]
+        counts = np.fromiter(map(len, kids), np.int64, n - n0)
+        flat = [c for k in kids for c in k]
+        e0 = self.n_edges
+        self._grow(n, e0 + len(flat))
+        self.op[n0:n] = t.op[n0:n]
+        self.param[n0:n] = t.param[n0:n]
+        self.const[n0:n] = t.const[n0:n]
+        self.size[n0:n] = t.size[n0:n]
+        self.height[n0:n] = t.height[n0:n]
+        self.chn[n0:n] = counts
+        self.ch0[n0:n] = e0 + np.concatenate(([0], np.cumsum(counts)[:-1])) if n > n0 else 0
+        self.ch[e0 : e0 + len(flat)] = flat
+        self.n, self.n_edges = n, e0 + len(flat)
+        node_struct_fill(n0, n, self.op, self.param, self.const, self.chn, self.ch0, self.ch, self.nb, self.treeb)
+
+
+__all__ = ['NodeArrays', 'NodeTable', 'OPS', 'OP_CODE']

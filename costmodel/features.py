@@ -81,7 +81,13 @@ def _binary_ops(table: dag.NodeTable, sid: int) -> int:
 class FeatureExtractor:
     """Turns designs into feature rows. Keep one instance alive (its caches are the speed)."""
 
-    def __init__(self, table: dag.NodeTable | None = None):
+    def __init__(self, table: dag.NodeTable | None = None, engine: str = 'compiled'):
+        """``engine``: 'compiled' (``costmodel.kernels`` through ``costmodel.fastpath``, whole batches per call)
+        or 'python' (the walks below, node by node: the readable reference the compiled kernels follow)."""
+        if engine not in ('compiled', 'python'):
+            raise ValueError(f"engine must be 'compiled' or 'python', not {engine!r}")
+        self.engine = engine
+        self._compiled = None
         self.table = table if table is not None else dag.NodeTable()
         self.datapath = Datapath(self.table)
         self._ctx: dict[tuple, Context] = {}
@@ -285,7 +291,7 @@ class FeatureExtractor:
         sets = [t.desc[r] for r in roots]
         uniq = sets[0] if len(sets) == 1 else frozenset().union(*sets)
         lut = ff = dsp = bram = missing = 0.0
-        for s in uniq:
+        for s in sorted(uniq):  # in id order: the compiled kernels sum in the same order
             _, a, b, c, d, m = self._own_cost(s, costs, ck, ctx)
             lut += a
             ff += b
@@ -424,7 +430,43 @@ class FeatureExtractor:
             self._struct[key] = hit  # type: ignore[index]
         return hit
 
+    def expression_matrix(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
+                          clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
+        """``matrix_jobs(expression_jobs(...))``: the feature rows of single-output designs, one per expression."""
+        if self.engine == 'python':
+            return self.matrix_jobs(self.expression_jobs(exprs, precision, luts, clock_period_ns), calibration)
+        self._begin_batch()
+        intern = self.table.intern
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            roots = np.fromiter((intern(getattr(e, 'sympy_expr', e)) for e in exprs), np.int64, len(exprs))
+            return self.compiled.expressions(roots, precision, luts, clock_period_ns, self._costs(calibration, precision, clock_period_ns))
+        finally:
+            if enabled:
+                gc.enable()
+
+    @property
+    def compiled(self):
+        if self._compiled is None:
+            from .fastpath import CompiledFeatures
+
+            self._compiled = CompiledFeatures(self)
+        return self._compiled
+
+    @staticmethod
+    def _costs(calibration: CalibrationSet | None, precision: Precision, clock_period_ns: float) -> OperatorCosts | None:
+        if calibration is None:
+            return None
+        try:
+            return calibration.for_precision(precision, clock_period_ns)
+        except LookupError:
+            return None
+
     def matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
+        if self.engine == 'compiled':
+            out, self.errors = self.compiled.jobs(jobs, calibration)
+            return out
         # The caches hold millions of small objects and make no reference cycles: a cyclic-GC pass over
         # them costs more than the work, so collection waits until the batch is done.
         enabled = gc.isenabled()

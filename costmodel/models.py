@@ -183,9 +183,9 @@ class CostModel(ABC):
         expression at a time, without a DataFrame's overhead."""
         if not len(exprs):
             return np.empty((0, len(TARGETS)))
-        jobs = self.extractor.expression_jobs(exprs, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
-                                              float(clock_period_ns))
-        return self.predict_matrix(self.extractor.matrix_jobs(jobs, self.calibration))
+        F = self.extractor.expression_matrix(exprs, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
+                                             float(clock_period_ns), self.calibration)
+        return self.predict_matrix(F)
 
     @abstractmethod
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame: ...

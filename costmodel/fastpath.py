@@ -1,0 +1,380 @@
+"""Feature rows through the compiled kernels (``costmodel.kernels``): the stores they work in, the answers
+to their requests (ROM contents), and row caches.
+
+``CompiledFeatures`` computes exactly what ``FeatureExtractor``'s Python walks compute (the tests compare
+them feature for feature); ``FeatureExtractor`` hands its batches here unless built with
+``engine='python'``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from hls_gen import LutSpec, Precision, SrcostError
+from hls_gen.operators import LUT_FUNCTIONS
+
+from . import dag
+from . import kernels as K
+from .calibration import OperatorCosts
+from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _apply, _layout, _saturate
+
+_LUT_NAMES = tuple(sorted(LUT_FUNCTIONS))
+_OVER = {'AP_WRAP': 0, 'AP_SAT': 1, 'AP_SAT_SYM': 2}
+
+
+def _check_codes() -> None:
+    """The kernels hard-code the op codes; they must follow ``dag.OPS``."""
+    c = dag.OP_CODE
+    want = {'var': K.VAR, 'const': K.CONST, '+': K.ADD, '*': K.MUL, 'neg': K.NEG, 'square': K.SQUARE, 'cube': K.CUBE,
+            'pow_int': K.POW_INT, 'abs': K.ABS, 'sqrt_abs': K.SQRT_ABS, 'log_abs': K.LOG_ABS, 'pow_abs': K.POW_ABS,
+            'sqrt': K.SQRT, 'log': K.LOG, 'inv': K.FUNC0}
+    for name, code in want.items():
+        if c[name] != code:  # pragma: no cover - a change of the operator table
+            raise RuntimeError(f'costmodel.kernels: op code of {name!r} is {c[name]}, kernels assume {code}')
+    if min(dag.LUT_CODES) != K.LUT0 or len(dag.OPS) != K.N_OPS or min(dag.FUNC_CODES) != K.FUNC0:  # pragma: no cover
+        raise RuntimeError('costmodel.kernels: the operator table changed; update the op codes in kernels.py')
+
+
+class _Store:
+    """Everything the kernels keep for one context (precision + LUT specs), by node id."""
+
+    def __init__(self, ctx: Context):
+        from numba import typed, types
+
+        self.ctx = ctx
+        p = ctx.precision
+        k, i, f = p.kif
+        self.P = np.array([k, i, f, _OVER.get(p.overflow, 0), 1 if p.rounding == 'AP_RND' else 0,
+                           1 if p.rounding == 'AP_TRN' else 0, ctx.window], dtype=np.float64)
+        # LUT layouts: start, base_div, size, first sample in LS, usable
+        self.L = np.zeros((len(_LUT_NAMES), 5))
+        samples = []
+        self.lut_errors: dict[int, str] = {}
+        off = 0
+        specs = {s.name: s for s in ctx.luts}
+        for j, name in enumerate(_LUT_NAMES):
+            spec = specs.get(name) or LutSpec.default(name[: -len('_lut')])
+            try:
+                start, base_div, smp = _layout(spec, p)
+            except SrcostError as e:
+                self.lut_errors[K.LUT0 + j] = str(e)
+                continue
+            self.L[j] = (start, base_div, spec.table_size, off, 1)
+            samples.append(smp)
+            off += len(smp)
+        self.LS = np.concatenate(samples) if samples else np.zeros(1)
+        self.n = 0
+        self._alloc_nodes(1024)
+        self.EDGE = np.zeros((2048, K.E_COLS))
+        self.MS = np.zeros((1024, K.M_COLS))
+        self.Y = np.zeros((1024, 2))  # product bits of each multiplier in the two wreduce passes (scratch)
+        self.BITS = np.zeros((4096, 2))
+        self.TAB = np.zeros((64, K.T_COLS))
+        self.TB = np.zeros((4096, 2))
+        self.meta = np.zeros(8, np.int64)
+        self.keys = typed.Dict.empty(K.key_type, types.float64)
+        self.tabs = typed.Dict.empty(K.tab_key_type, types.int64)
+        self.fconst = typed.Dict.empty(K.key_type, types.float64)
+        self.reqs = np.zeros((256, 8))  # the forward pass's requests (see kernels.forward)
+        self.stamp = 0
+        self.cal: dict[int, tuple] = {}
+
+    def _alloc_nodes(self, cap: int) -> None:
+        old = {name: getattr(self, name, None) for name in ('V', 'ROWS', 'MN', 'R', 'ERR', 'done', 'mark', 'pend', 'hstamp', 'Q', 'high',
+                                                               'low', 'widths', 'need')}
+        self.V = np.zeros((cap, 7))
+        self.ROWS = np.zeros((cap, N_FIELDS))
+        self.MN = np.zeros((cap, 2), np.int64)
+        self.R = np.zeros((cap, 3), np.int64)
+        self.ERR = np.zeros(cap, np.int64)
+        self.done = np.zeros(cap, np.bool_)
+        self.mark = np.zeros(cap, np.int64)
+        self.pend = np.zeros(cap, np.int64)
+        self.hstamp = np.zeros(cap, np.int64)
+        self.Q = np.zeros((cap, 3))
+        self.high = np.zeros(cap)
+        self.low = np.zeros(cap)
+        self.widths = np.zeros(cap)
+        self.need = np.zeros(cap, np.int64)
+        if old['V'] is not None:
+            for name, arr in old.items():
+                getattr(self, name)[: len(arr)] = arr
+        for memo in getattr(self, 'cal', {}).values():
+            memo[3] = _grown(memo[3], cap, np.nan)
+            memo[4] = _grown(memo[4], cap, np.nan)
+
+    def sync(self, na: dag.NodeArrays) -> None:
+        """Room and quantized constants for the nodes the table has gained."""
+        n = na.n
+        if n > len(self.V):
+            self._alloc_nodes(max(2 * len(self.V), n))
+        if na.n_edges > len(self.EDGE):
+            self.EDGE = _grown(self.EDGE, max(2 * len(self.EDGE), na.n_edges), 0.0)
+        if n > self.n:
+            p = self.ctx.precision
+            c = na.const[self.n : n]
+            with np.errstate(all='ignore'):
+                self.Q[self.n : n, 0] = p.quantize(na.param[self.n : n])
+                self.Q[self.n : n, 1] = p.quantize(c)
+                self.Q[self.n : n, 2] = p.quantize(np.abs(c))
+            self.n = n
+
+    # -- answers to the forward pass's requests ---------------------------------------------------------
+    def answer(self, req: np.ndarray) -> None:
+        """Computes what one request of the forward pass asks (a ROM's contents, a function of a constant)."""
+        kind = int(req[0])
+        code = int(req[2])
+        prec = self.ctx.precision
+        if kind == K.NEED_NATIVE_CONST:
+            param, x = float(req[3]), float(req[4])
+            key = (float(code), 0.0 if math.isnan(param) else param, x)
+            if key not in self.fconst:
+                self.fconst[key] = float(_saturate(np.array([_apply(dag.OPS[code], param, np.array([x]))[0]]), prec)[0])
+            return
+        if kind == K.NEED_NATIVE:
+            param, lo, hi, step = (float(v) for v in req[3:7])
+            key = (float(code), 0.0 if math.isnan(param) else param, lo, hi, step)
+            if key not in self.tabs:
+                n = int(round((hi - lo) / step)) + 1
+                grid = lo + np.arange(n) * step
+                self._put_table(key, K.table_range(_saturate(_apply(dag.OPS[code], param, grid), prec)))
+            return
+        if kind == K.NEED_LUT:
+            lo, hi, stride = (int(v) for v in req[3:6])
+            key = (float(code), float(lo), float(hi), float(stride), 0.0)
+            if key not in self.tabs:
+                j = code - K.LUT0
+                s0, size = int(self.L[j, 3]), int(self.L[j, 2])
+                self._put_table(key, K.table_range(np.ascontiguousarray(self.LS[s0 : s0 + size][lo : hi + 1 : stride])))
+            return
+        raise RuntimeError(f'costmodel.kernels: unknown request {kind}')  # pragma: no cover
+
+    def _put_table(self, key: tuple, out: tuple) -> None:
+        lo, hi, step, lut6, chunks, groups, active, eff, bit_lut6, bit_groups = out
+        t = int(self.meta[K.C_TAB])
+        if t >= len(self.TAB):
+            self.TAB = _grown(self.TAB, 2 * len(self.TAB), 0.0)
+        nb = len(bit_lut6)
+        b0 = int(self.meta[K.C_TABBITS])
+        if b0 + nb > len(self.TB):
+            self.TB = _grown(self.TB, max(2 * len(self.TB), b0 + nb), 0.0)
+        self.TB[b0 : b0 + nb, 0] = bit_lut6
+        self.TB[b0 : b0 + nb, 1] = bit_groups
+        self.TAB[t] = (lo, hi, step, lut6, chunks, groups, active, eff, b0, nb)
+        self.meta[K.C_TAB] = t + 1
+        self.meta[K.C_TABBITS] = b0 + nb
+        self.tabs[key] = t
+
+    def forward(self, na: dag.NodeArrays, roots: np.ndarray) -> None:
+        self.sync(na)
+        for _ in range(10_000):
+            self.stamp += 1
+            n = K.forward(roots, na.op, na.param, na.const, na.ch0, na.chn, na.ch, self.Q, self.P, self.L, self.LS, self.V,
+                          self.ROWS, self.MS, self.MN, self.EDGE, self.R, self.BITS, self.ERR, self.done, self.mark, self.pend,
+                          self.stamp, self.meta, self.keys, self.tabs, self.TAB, self.TB, self.fconst, NATIVE_MAX_ADDRESS_BITS,
+                          self.reqs)
+            if n == 0:
+                return
+            if n < 0:
+                self.MS = _grown(self.MS, 2 * len(self.MS), 0.0)
+                self.BITS = _grown(self.BITS, 2 * len(self.BITS), 0.0)
+                continue
+            for req in self.reqs[:n]:
+                self.answer(req)
+        raise RuntimeError('costmodel.kernels: the forward pass did not finish')  # pragma: no cover
+
+    def cost_memo(self, costs: OperatorCosts | None) -> list:
+        """[costs, CT, latency_only, CPM, TREEC] for a calibration's operator costs in this context."""
+        if costs is None:
+            return [None, np.zeros((0, 6)), False, np.zeros(1), np.zeros((1, 5))]
+        hit = self.cal.get(id(costs))
+        if hit is not None and hit[0] is costs:
+            return hit
+        memo = [costs, cost_table(costs, self.ctx), bool(costs.latency_only), np.full(len(self.V), np.nan),
+                np.full((len(self.V), 5), np.nan)]
+        self.cal[id(costs)] = memo
+        return memo
+
+
+def _grown(a: np.ndarray, n: int, fill: float) -> np.ndarray:
+    if len(a) >= n:
+        return a
+    new = np.full((n, *a.shape[1:]), fill, a.dtype)
+    new[: len(a)] = a
+    return new
+
+
+def cost_table(costs: OperatorCosts, ctx: Context) -> np.ndarray:
+    """Per-operator costs for ``kernels.own_cost``: rows 0 '+', 1 '+' const, 2 '*', 3 '*' const, 4 pow_int,
+    5 + op code; columns present, latency, lut, ff, dsp, bram_18k."""
+    CT = np.zeros((5 + len(dag.OPS), 6))
+    sizes = {s.name: s.table_size for s in ctx.luts}
+
+    def put(j, c):
+        if c is not None:
+            CT[j] = (1.0, c.latency, c.lut, c.ff, c.dsp, c.bram_18k)
+
+    put(0, costs.get('+'))
+    put(1, costs.get('+', 'const'))
+    put(2, costs.get('*'))
+    put(3, costs.get('*', 'const'))
+    put(4, costs.get('pow_int'))
+    for code, name in enumerate(dag.OPS):
+        if code in dag.LUT_CODES:
+            put(5 + code, costs.get(name, 'lut', sizes.get(name)))
+        elif name not in ('var', 'const'):
+            put(5 + code, costs.get(name))
+    return CT
+
+
+class CompiledFeatures:
+    """Feature matrices of many designs per kernel call, for a ``FeatureExtractor`` (its node table and
+    contexts); see the module docstring."""
+
+    def __init__(self, extractor):
+        _check_codes()
+        from .features import CAL_FEATURES, DAG_FEATURES, DESIGN_FEATURES, FEATURES, _KIND_CODES
+
+        self.fx = extractor
+        self.table: dag.NodeTable = extractor.table
+        self._stores: dict[tuple, _Store] = {}
+        self._generation = self.table.generation
+        self._row_caches: dict[tuple, list] = {}
+        self.n_head, self.n_dag, self.n_cal = len(DESIGN_FEATURES), len(DAG_FEATURES), len(CAL_FEATURES)
+        self.n_features = len(FEATURES)
+        self.kind_col = np.full(len(dag.OPS), -1, np.int64)
+        for j, code in enumerate(_KIND_CODES):
+            self.kind_col[code] = j
+        self.lut_default = np.array([LutSpec.default(n[: -len('_lut')]).table_size for n in _LUT_NAMES], np.float64)
+
+    def _sync(self) -> dag.NodeArrays:
+        if self._generation != self.table.generation:
+            self._stores.clear()
+            self._row_caches.clear()
+            self._generation = self.table.generation
+        return self.table.arrays()
+
+    def store(self, ctx: Context) -> _Store:
+        st = self._stores.get(ctx.key)
+        if st is None:
+            st = self._stores[ctx.key] = _Store(ctx)
+        return st
+
+    def rows(self, ctx: Context, roots: np.ndarray, roots0: np.ndarray, head: np.ndarray, clock: np.ndarray,
+             costs: OperatorCosts | None, expr_mode: bool, luts: tuple[LutSpec, ...] = ()) -> tuple[np.ndarray, dict[int, str]]:
+        """Feature rows of designs in one context: design i's outputs are ``roots[roots0[i]:roots0[i + 1]]``;
+        ``head`` (filled in place and returned) holds the design columns the kernel does not fill: in
+        expression mode it derives the inputs and LUT specs from the DAG, given the specs ``luts``. Returns
+        (rows, {row: error message})."""
+        na = self._sync()
+        st = self.store(ctx)
+        st.forward(na, roots)
+        st.sync(na)
+        if len(st.Y) < len(st.MS):
+            st.Y = np.zeros((len(st.MS), 2))
+        memo = st.cost_memo(costs)
+        if costs is not None and len(memo[3]) < len(st.V):
+            memo[3] = _grown(memo[3], len(st.V), np.nan)
+            memo[4] = _grown(memo[4], len(st.V), np.nan)
+        given = {s.name: s.table_size for s in luts}
+        lut_given = np.array([given.get(n, 0) for n in _LUT_NAMES], np.float64)
+        errs = np.zeros(len(roots0) - 1, np.int64)
+        st.stamp = K.design_rows(roots, roots0, clock, expr_mode, head, errs, self.n_head, self.n_dag, self.n_cal, self.kind_col,
+                                 lut_given, self.lut_default, na.op, na.param, na.const, na.ch0, na.chn, na.ch, na.size,
+                                 na.height, na.nb, na.treeb, st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS,
+                                 st.ERR, st.meta, st.Y, memo[1], memo[2], memo[3], memo[4], st.mark, st.hstamp, st.high, st.low,
+                                 st.widths, st.need, st.stamp)
+        errors = {int(i): st.lut_errors.get(int(errs[i]), 'a LUT table cannot be laid out at this precision')
+                  for i in np.flatnonzero(errs)}
+        return head, errors
+
+    def expressions(self, roots: np.ndarray, precision: Precision, luts: tuple[LutSpec, ...], clock_period_ns: float,
+                    costs: OperatorCosts | None) -> np.ndarray:
+        """Rows of single-output designs (one per root), as ``FeatureExtractor.expression_jobs`` makes them;
+        rows already computed for a root in this setting come from a cache."""
+        from .features import Job
+
+        ctx = self.fx.context(Job(precision, luts, clock_period_ns, 1))
+        self._sync()
+        key = (ctx.key, luts, clock_period_ns, id(costs))
+        cache = self._row_caches.get(key)
+        if cache is None or cache[0] is not costs:
+            cache = self._row_caches[key] = [costs, np.full(1024, -1, np.int64), np.zeros((64, self.n_features)), 0, {}]
+        if len(cache[1]) < self.table.arrays().n:
+            cache[1] = _grown(cache[1], max(2 * len(cache[1]), self.table.arrays().n), -1)
+        idx = cache[1][roots]
+        miss = idx < 0
+        if miss.any():
+            new = np.unique(roots[miss])
+            head = precision_head(precision, clock_period_ns, len(new))
+            rows, errors = self.rows(ctx, new, np.arange(len(new) + 1), head, np.full(len(new), float(clock_period_ns)), costs,
+                                     True, luts)
+            n0 = cache[3]
+            if n0 + len(new) > len(cache[2]):
+                cache[2] = _grown(cache[2], max(2 * len(cache[2]), n0 + len(new)), 0.0)
+            cache[2][n0 : n0 + len(new)] = rows
+            cache[1][new] = np.arange(n0, n0 + len(new))
+            cache[3] = n0 + len(new)
+            for i, msg in errors.items():
+                cache[4][n0 + i] = msg
+            idx = cache[1][roots]
+        out = cache[2][idx]
+        self.fx.errors = {i: cache[4][j] for i, j in enumerate(idx.tolist()) if j in cache[4]} if cache[4] else {}
+        return out
+
+    def jobs(self, jobs, calibration) -> tuple[np.ndarray, dict[int, str]]:
+        """``FeatureExtractor.matrix_jobs``: designs grouped by context and calibration entry, one kernel call
+        per group."""
+        out = np.full((len(jobs), self.n_features), np.nan)
+        errors: dict[int, str] = {}
+        groups: dict[tuple, list[int]] = {}
+        ctxs: dict[tuple, tuple] = {}
+        cal_cache: dict[tuple, OperatorCosts | None] = {}
+        for i, (job, roots) in enumerate(jobs):
+            if not roots:
+                errors[i] = 'the design has no outputs the cost model can read'
+                continue
+            ck = (job.precision, job.clock_period_ns)
+            if ck not in cal_cache:
+                cal_cache[ck] = self.fx._costs(calibration, job.precision, job.clock_period_ns)
+            ctx = self.fx.context(job)
+            g = (ctx.key, id(cal_cache[ck]))
+            if g not in groups:
+                groups[g] = []
+                ctxs[g] = (ctx, cal_cache[ck])
+            groups[g].append(i)
+        for g, members in groups.items():
+            ctx, costs = ctxs[g]
+            roots = np.array([r for i in members for r in jobs[i][1]], np.int64)
+            roots0 = np.concatenate(([0], np.cumsum([len(jobs[i][1]) for i in members]))).astype(np.int64)
+            head = np.zeros((len(members), self.n_features))
+            for q, i in enumerate(members):
+                job = jobs[i][0]
+                p = job.precision
+                head[q, 1] = job.n_inputs
+                head[q, 3:12] = (p.width, p.integer, p.fractional, float(p.signed), float(p.rounding != 'AP_TRN'),
+                                 float(p.overflow != 'AP_WRAP'), job.clock_period_ns, len(job.luts),
+                                 float(sum(s.table_size for s in job.luts)))
+            clock = np.array([jobs[i][0].clock_period_ns for i in members], np.float64)
+            rows, errs = self.rows(ctx, roots, roots0, head, clock, costs, False)
+            out[members] = rows
+            for q, msg in errs.items():
+                errors[members[q]] = msg
+        return out, errors
+
+
+def precision_head(precision: Precision, clock_period_ns: float, n: int) -> np.ndarray:
+    """A feature matrix of ``n`` rows with the precision and clock columns of the design group filled."""
+    from .features import FEATURES
+
+    p = precision
+    head = np.zeros((n, len(FEATURES)))
+    head[:, 3:10] = (p.width, p.integer, p.fractional, float(p.signed), float(p.rounding != 'AP_TRN'),
+                     float(p.overflow != 'AP_WRAP'), clock_period_ns)
+    return head
+
+
+__all__ = ['CompiledFeatures', 'cost_table', 'precision_head']

@@ -1,0 +1,1511 @@
+"""The datapath model (``fixedpoint.Datapath``) and the per-design feature walks, compiled with numba.
+
+``fixedpoint`` and ``features`` are the readable reference; this module computes the same numbers over
+arrays, a whole batch per call, so a search loop can cost tens of thousands of new expressions a second.
+The tests compare the two feature for feature.
+
+Layout. Node ids come from ``dag.NodeTable`` (children before parents); its columns are mirrored as
+arrays (``NodeArrays``). Per context (precision + LUT specs) a ``store`` holds, by node id, the node's
+value (``V``: lo, hi, step, latency, effective bits or -1, object id, key id), its operation record
+(``ROWS``, ``fixedpoint.OP_FIELDS``), its multipliers (``MULT``, one row each), its ROM (``ROM``/``BITS``)
+and per edge (parent's child slot) the demanded-bits rules (``EDGE``).
+
+Values are tuples of 7 floats. The reference compares value *objects* (``is``) in one place, to tell
+which operand of a multiplier is which child: here every value made gets a fresh object id, and a value
+passed through unchanged keeps its id. Multiplier keys (what Yosys' opt_merge merges) are interned
+into integer ids in a typed dict.
+
+Anything the kernels cannot do themselves -- evaluating a math function over a ROM's address range --
+is asked of Python: the forward pass stops before the node, returns the request, and is called again
+once the answer is in the table cache. Tables are few and cached, so this is rare after warm-up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+from .fixedpoint import N_FIELDS, OP_FIELDS
+
+F = {name: i for i, name in enumerate(OP_FIELDS)}
+I_N_ADD, I_ADD_BITS, I_N_CADD, I_CADD_BITS, I_CADD_IN_BITS = (F[k] for k in ('n_add', 'add_bits', 'n_cadd', 'cadd_bits', 'cadd_in_bits'))
+I_N_MUX, I_MUX_BITS, I_N_MUL, I_MUL_BITS, I_MUL_AREA, I_MUL_DSP, I_MUL_MAXW, I_MUL_ADD_BITS = (
+    F[k] for k in ('n_mux', 'mux_bits', 'n_mul', 'mul_bits', 'mul_area', 'mul_dsp', 'mul_maxw', 'mul_add_bits'))
+I_N_ROM, I_ROM_ADDR, I_ROM_ENTRIES, I_ROM_OUT, I_ROM_COST, I_ROM_LUT6, I_ROM_CHUNKS, I_ROM_GROUPS, I_ROM_ACTIVE = (
+    F[k] for k in ('n_rom', 'rom_addr_bits', 'rom_entries', 'rom_out_bits', 'rom_cost', 'rom_lut6', 'rom_chunks', 'rom_groups',
+                   'rom_bits_active'))
+I_N_LUT_ROM, I_N_NATIVE_ROM, I_WORST, I_NODE_DELAY = (F[k] for k in ('n_lut_rom', 'n_native_rom', 'worst_delta', 'node_delay'))
+
+INF = math.inf
+KEY_NONE = 0.0
+# V columns
+LO, HI, STEP, LAT, EFF, OBJ, KEY = range(7)
+# MULT columns: key, dsp, wa, wb, sa, sb, wy, lsb, rest, a obj, b obj, out obj
+M_KEY, M_DSP, M_WA, M_WB, M_SA, M_SB, M_WY, M_LSB, M_REST, M_A, M_B, M_OUT = range(12)
+M_COLS = 12
+# EDGE columns: demand kind (0 rel, 1 fix), demand value, low kind (0 min, 1 rel, 2 fix, 3 all), low value
+E_COLS = 4
+# ROM columns (one per node at most): lsb, first bit row in BITS, bits
+# TAB columns (a ROM's contents): lo, hi, step, lut6, chunks, groups, active, eff, first bit row, bits
+T_COLS = 10
+# META counters
+C_OBJ, C_MULT, C_BITS, C_TAB, C_TABBITS = range(5)
+# forward-pass status
+OK, NEED_NATIVE, NEED_LUT, NEED_NATIVE_CONST, NEED_GROW = range(5)
+# precision record (P): k, i, f, over (0 WRAP, 1 SAT, 2 SAT_SYM), rnd (0 TRN, 1 RND), truncating (AP_TRN), window
+P_K, P_I, P_F, P_OVER, P_RND, P_TRN, P_WINDOW = range(7)
+
+key_type = types.UniTuple(types.float64, 3)
+pair_type = types.UniTuple(types.int64, 2)
+tab_key_type = types.UniTuple(types.float64, 5)
+
+
+# -- fixed-point helpers ---------------------------------------------------------------------------------
+
+@njit(cache=True)
+def const_f(c):
+    if c == 0:
+        return -32
+    m, e = math.frexp(abs(c))
+    n = np.int64(m * 9007199254740992.0)
+    tz = 0
+    while n & 1 == 0:
+        n >>= 1
+        tz += 1
+    return max(-32, min(32, 53 - tz - e))
+
+
+@njit(cache=True)
+def is_const(v):
+    return v[LO] == v[HI]
+
+
+@njit(cache=True)
+def lsb(v):
+    if v[LO] == v[HI]:
+        return -const_f(v[LO]) if v[LO] != 0 else 0
+    if not (v[STEP] > 0 and math.isfinite(v[STEP])):
+        return 0
+    return int(np.rint(math.log2(v[STEP])))
+
+
+@njit(cache=True)
+def kif(v):
+    lo, hi, step = v[LO], v[HI], v[STEP]
+    if lo == hi and lo == 0:
+        return 0, 0, 0
+    if not (step > 0 and math.isfinite(step) and math.isfinite(lo) and math.isfinite(hi)):
+        return (1 if lo < 0 else 0), 128, 0
+    f = -int(np.rint(math.log2(step)))
+    xx = max(-lo, hi + step)
+    i = int(np.ceil(math.log2(xx))) if xx > 0 else -f
+    return (1 if lo < 0 else 0), i, f
+
+
+@njit(cache=True)
+def bits(v):
+    k, i, f = kif(v)
+    return k + i + f
+
+
+@njit(cache=True)
+def add_bits(a, b):
+    s0, s1 = a[STEP], b[STEP]
+    f = -math.log2(max(s0, s1))
+    m = max(abs(a[LO]), abs(b[LO]), abs(a[HI] + s0), abs(b[HI] + s1))
+    i = np.ceil(math.log2(m)) if m > 0 else 0.0
+    return max((1.0 if (a[LO] < 0 or b[LO] < 0) else 0.0) + i + f, 0.0)
+
+
+@njit(cache=True)
+def csd_count(c, out):
+    """Canonical signed digits of c into ``out`` (most significant first); returns how many."""
+    if c == 0:
+        return 0
+    f = const_f(abs(c))
+    x = c * 2.0**f
+    s = 2.0**-f
+    n = int(np.ceil(math.log2(abs(x) * 1.5 + 1e-19)))
+    k = 0
+    for p in range(n - 1, -1, -1):
+        two = 2.0**p
+        thres = two / 1.5
+        bit = int(x > thres) - int(x < -thres)
+        if bit:
+            x -= two * bit
+            out[k] = two * bit * s
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def csd_digits(c):
+    buf = np.empty(80)
+    return csd_count(c, buf)
+
+
+@njit(cache=True)
+def _tiles_leaf(a, b, sa, sb, yg, yl, top, slack):
+    """``fixedpoint._tiles`` where no operand is split (a <= 27 and b <= 18, or too small for a DSP)."""
+    live = yl > 0 if top else yl + slack > 0
+    if a < 2 or b < 2 or yg < 9:
+        return 0, 0, (a * b if live else 0), a, b
+    return int(live), 0, 0, a, b
+
+
+# ``fixedpoint._tiles`` recurses; numba cannot cache recursive functions, and the recursion is at most two
+# splits deep (the parts of a split operand are <= 27 bits, so a part's product splits at most its other
+# operand, into leaves). So the split loop is written twice: ``tiles`` splits into ``_tiles_sub`` calls,
+# ``_tiles_sub`` into leaves. Both copies follow ``fixedpoint._tiles`` line for line.
+
+@njit(cache=True)
+def _tiles_sub(a, b, sa, sb, yg, yl, slack):
+    if a < 2 or b < 2 or yg < 9 or not (a > 27 or b > 18):
+        return _tiles_leaf(a, b, sa, sb, yg, yl, False, slack)
+    split_a = a > 27
+    if split_a:
+        w, other, cap = a, b, 27
+    else:
+        w, other, cap = b, a, 18
+    n = (w - cap + 18 - 1 - 1) // 17
+    last = w - n * 17
+    dsp = add = soft = cov_w = cov_o = 0
+    for i in range(n + 1):
+        off = i * 17
+        if off >= yl + slack:
+            break
+        part = 18 if i < n else last
+        pyg = min(yg, other + 18) if i < n else other + last
+        pyl = min(yl - off, pyg)
+        if split_a:
+            d, ad, so, cp, co = _tiles_leaf(part, other, True if i < n else sa, sb, pyg, pyl, False, slack)
+        else:
+            d, ad, so, co, cp = _tiles_leaf(other, part, sa, True if i < n else sb, pyg, pyl, False, slack)
+        dsp += d
+        add += ad
+        soft += so
+        if i:
+            add += yl - off
+        cov_w = max(cov_w, min(off + (17 if i < n else last), w))
+        cov_o = max(cov_o, co)
+    if split_a:
+        return dsp, add, soft, cov_w, cov_o
+    return dsp, add, soft, cov_o, cov_w
+
+
+@njit(cache=True)
+def tiles(a, b, sa, sb, yg, yl, slack):
+    """``fixedpoint._tiles`` at the top (``top=True``): (DSP cells, partial-product adder bits, soft multiplier
+    bits, low bits of a read, low bits of b read)."""
+    swapped = a < b
+    if swapped:
+        a, b, sa, sb = b, a, sb, sa
+    unsigned = a >= 2 and b >= 2 and yg >= 9 and not sa and not sb
+    a0, b0 = a, b
+    if unsigned:
+        a, b, sa, sb = a + 1, b + 1, True, True
+    if a < 2 or b < 2 or yg < 9 or not (a > 27 or b > 18):
+        d, add, soft, ca, cb = _tiles_leaf(a, b, sa, sb, yg, yl, True, slack)
+    else:
+        split_a = a > 27
+        if split_a:
+            w, other, cap = a, b, 27
+        else:
+            w, other, cap = b, a, 18
+        n = (w - cap + 18 - 1 - 1) // 17
+        last = w - n * 17
+        d = add = soft = cov_w = cov_o = 0
+        for i in range(n + 1):
+            off = i * 17
+            if off >= yl:
+                break
+            part = 18 if i < n else last
+            pyg = min(yg, other + 18) if i < n else other + last
+            pyl = min(yl - off, pyg)
+            if split_a:
+                dd, ad, so, cp, co = _tiles_sub(part, other, True if i < n else sa, sb, pyg, pyl, slack)
+            else:
+                dd, ad, so, co, cp = _tiles_sub(other, part, sa, True if i < n else sb, pyg, pyl, slack)
+            d += dd
+            add += ad
+            soft += so
+            if i:
+                add += yl - off
+            cov_w = max(cov_w, min(off + (17 if i < n else last), w))
+            cov_o = max(cov_o, co)
+        if split_a:
+            ca, cb = cov_w, cov_o
+        else:
+            ca, cb = cov_o, cov_w
+    if unsigned:
+        ca, cb = min(ca, a0), min(cb, b0)
+    if swapped:
+        ca, cb = cb, ca
+    return d, add, soft, ca, cb
+
+
+@njit(cache=True)
+def as_signed(wa, wb, sa, sb):
+    if sa == sb:
+        return wa, wb, sa, sb
+    return wa + int(not sa), wb + int(not sb), True, True
+
+
+@njit(cache=True)
+def mul_split(wa, wb, sa, sb, wy):
+    a, b, sa2, sb2 = as_signed(wa, wb, sa, sb)
+    y = min(wy, a + b)
+    d, add, soft, _, _ = tiles(a, b, sa2, sb2, y, y, 0)
+    return d, add, soft
+
+
+@njit(cache=True)
+def mul_tiles(wa, wb, sa, sb, y_gen, y_live):
+    a, b, sa2, sb2 = as_signed(wa, wb, sa, sb)
+    y_gen = min(y_gen, a + b)
+    y_live = min(y_live, y_gen)
+    slack = int(y_live < y_gen)
+    d, _, _, ca, cb = tiles(a, b, sa2, sb2, y_gen, y_live, slack)
+    return d, min(ca, wa), min(cb, wb)
+
+
+# -- values ----------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def new_obj(meta):
+    meta[C_OBJ] += 1
+    return float(meta[C_OBJ])
+
+
+@njit(cache=True)
+def mk(lo, hi, step, lat, meta):
+    return (lo, hi, step, lat, -1.0, new_obj(meta), KEY_NONE)
+
+
+@njit(cache=True)
+def mkc(c, meta):
+    return (c, c, 2.0 ** -const_f(c), 0.0, -1.0, new_obj(meta), KEY_NONE)
+
+
+@njit(cache=True)
+def with_key(v, key):
+    return (v[0], v[1], v[2], v[3], v[4], v[5], key)
+
+
+@njit(cache=True)
+def intern_key(keys, tag, x, y):
+    k = (tag, x, y)
+    if k in keys:
+        return keys[k]
+    hit = float(len(keys) + 1)
+    keys[k] = hit
+    return hit
+
+
+@njit(cache=True)
+def delta(row, d):
+    if d > row[I_WORST]:
+        row[I_WORST] = d
+
+
+@njit(cache=True)
+def neg(a, meta):
+    return mk(-a[HI], -a[LO], a[STEP], a[LAT], meta)
+
+
+@njit(cache=True)
+def cadd(a, c, row, meta):
+    if c == 0:
+        return a
+    if a[LO] == a[HI]:
+        return mkc(a[LO] + c, meta)
+    f = const_f(c)
+    row[I_N_CADD] += 1
+    w = max(np.ceil(math.log2(abs(c) + 2.0**-f)) + f, 0.0)
+    if a[LAT] == 0:
+        row[I_CADD_IN_BITS] += w
+    else:
+        row[I_CADD_BITS] += w
+    return mk(a[LO] + c, a[HI] + c, min(a[STEP], 2.0**-f), a[LAT], meta)
+
+
+@njit(cache=True)
+def add(a, b, row, meta):
+    if b[LO] == b[HI]:
+        return cadd(a, b[LO], row, meta)
+    if a[LO] == a[HI]:
+        return cadd(b, a[LO], row, meta)
+    row[I_N_ADD] += 1
+    row[I_ADD_BITS] += add_bits(a, b)
+    delta(row, 1.0)
+    return mk(a[LO] + b[LO], a[HI] + b[HI], min(a[STEP], b[STEP]), max(a[LAT], b[LAT]) + 1.0, meta)
+
+
+@njit(cache=True)
+def scale(a, p, meta):
+    lo, hi = a[LO] * p, a[HI] * p
+    if p < 0:
+        lo, hi = hi, lo
+    return mk(lo, hi, a[STEP] * abs(p), a[LAT], meta)
+
+
+@njit(cache=True)
+def mux(lo, hi, step, lat, cost, row, meta, with_const):
+    row[I_N_MUX] += 1
+    row[I_MUX_BITS] += cost / 2
+    delta(row, lat + 1.0 if with_const else 1.0)
+    return mk(lo, hi, step, lat + 1.0, meta)
+
+
+@njit(cache=True)
+def absval(a, row, meta):
+    if a[LO] >= 0:
+        return a
+    if a[LO] == a[HI]:
+        return mkc(abs(a[LO]), meta)
+    return mux(0.0, max(-a[LO], a[HI]), a[STEP], a[LAT], add_bits(neg(a, meta), a), row, meta, False)
+
+
+@njit(cache=True)
+def max_of(a, c, row, meta):
+    if a[LO] >= c:
+        return a
+    if a[HI] <= c:
+        return mkc(c, meta)
+    if c == 0:
+        step = a[STEP]
+        return mk(0.0, np.floor(a[HI] / step) * step, step, a[LAT], meta)
+    cv = mkc(c, meta)
+    return mux(max(a[LO], c), max(a[HI], c), min(a[STEP], cv[STEP]), a[LAT], add_bits(cv, a), row, meta, True)
+
+
+@njit(cache=True)
+def min_of(a, c, row, meta):
+    if a[HI] <= c:
+        return a
+    if a[LO] >= c:
+        return mkc(c, meta)
+    if c == 0:
+        step = a[STEP]
+        return mk(np.floor(a[LO] / step) * step, 0.0, step, a[LAT], meta)
+    cv = mkc(c, meta)
+    return mux(min(a[LO], c), min(a[HI], c), min(a[STEP], cv[STEP]), a[LAT], add_bits(a, cv), row, meta, True)
+
+
+@njit(cache=True)
+def _quantize_plain(a, k, i, f, meta):
+    """The WRAP branch of ``quantize`` after the early exits (no records)."""
+    _k, _i, _f = kif(a)
+    f = min(f, _f)
+    if i >= _i:
+        k = min(k, _k)
+    step = 2.0**-f
+    if a[LO] < 0:
+        low_f = np.floor(a[LO] / step) * step
+        _i = max(_i, int(np.ceil(math.log2(-low_f))))
+    i = min(i, _i + int(k == 0 and _k == 1))
+    if i + k + f <= 0:
+        return mkc(0.0, meta)
+    low = -k * 2.0**i
+    high = 2.0**i - step
+    if a[LO] >= low and a[HI] <= high:
+        low = np.floor(a[LO] / step) * step
+        high = np.floor(a[HI] / step) * step
+    return mk(low, high, step, a[LAT], meta)
+
+
+@njit(cache=True)
+def _quantize_const(a, k, i, f, over, rnd, meta):
+    step = 2.0**-f
+    top = 2.0**i
+    low = -top * k
+    val = a[LO]
+    if over != 0:
+        lim = low if over == 1 else -(top - step) * k
+        val = min(max(val, lim), top - step)
+    eps = step / 2 if rnd == 1 else 0.0
+    x = np.floor(val / step + eps) * step - low
+    val = x - np.floor(x / (2 * top)) * (2 * top) + low  # Python's % (the sign of the divisor)
+    return mkc(val, meta)
+
+
+@njit(cache=True)
+def _quantize_wrap_trn(a, k, i, f, meta):
+    """``quantize(a, k, i, f, 'WRAP', 'TRN')``."""
+    if k + i + f <= 0:
+        return mkc(0.0, meta)
+    if a[LO] == a[HI]:
+        if a[LO] == 0:
+            return a
+        return _quantize_const(a, k, i, f, 0, 0, meta)
+    _k, _i, _f = kif(a)
+    if k >= _k and i >= _i and f >= _f:
+        return a
+    return _quantize_plain(a, k, i, f, meta)
+
+
+@njit(cache=True)
+def quantize(a, k, i, f, over, rnd, row, meta):
+    """``Datapath.quantize``: over 0 WRAP, 1 SAT, 2 SAT_SYM; rnd 0 TRN, 1 RND. The reference calls itself;
+    here each of its tail calls restarts the loop with the new arguments (numba caches no recursion)."""
+    while True:
+        if k + i + f <= 0:
+            return mkc(0.0, meta)
+        if a[LO] == a[HI]:
+            if a[LO] == 0:
+                return a
+            return _quantize_const(a, k, i, f, over, rnd, meta)
+        _k, _i, _f = kif(a)
+        if k >= _k and i >= _i and f >= _f:
+            if over != 2 or i > _i:
+                return a
+        if f < _f and rnd == 1:
+            a = cadd(a, 2.0 ** (-f - 1), row, meta)
+            rnd = 0
+            continue
+        if over == 1 or over == 2:
+            step = 2.0**-f
+            top = 2.0**i
+            high = top - step
+            low = -top * k if over == 1 else -high * k
+            ff = f + 1 if rnd == 1 else f
+            v = _quantize_wrap_trn(a, _k, _i, ff, meta) if _k + _i + ff > 0 else a
+            a = min_of(max_of(v, low, row, meta), high, row, meta)
+            over = 0
+            continue
+        return _quantize_plain(a, k, i, f, meta)
+
+
+@njit(cache=True)
+def cast(a, P, row, meta):
+    return quantize(a, int(P[P_K]), int(P[P_I]), int(P[P_F]), int(P[P_OVER]), int(P[P_RND]), row, meta)
+
+
+# -- multipliers -----------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def mul_const(a, c, row, meta, buf, keys):
+    if c == 0:
+        return mkc(0.0, meta)
+    if a[LO] == a[HI]:
+        return mkc(a[LO] * c, meta)
+    if math.log2(abs(c)) % 1 == 0:
+        return scale(a, c, meta)
+    n = csd_count(c, buf)
+    # terms as a stack: values and their powers
+    vals = [scale(a, buf[j], meta) for j in range(n)]
+    pows = [buf[j] for j in range(n)]
+    while len(vals) > 1:
+        v1 = vals.pop()
+        p1 = pows.pop()
+        v2 = vals.pop()
+        p2 = pows.pop()
+        v = add(v1, v2, row, meta)
+        p = p1 + p2
+        x0, x1 = a[LO] * p, a[HI] * p
+        lo, hi = min(x0, x1), max(x0, x1)
+        step = v[STEP]
+        k = int(lo < 0)
+        i = int(np.ceil(math.log2(max(-lo, hi + step))))
+        vals.append(quantize(v, k, i, -int(np.rint(math.log2(step))), 0, 0, row, meta))
+        pows.append(p)
+    out = vals[0]
+    return (out[0], out[1], out[2], out[3], -1.0, new_obj(meta), intern_key(keys, 3.0, c, a[KEY]))
+
+
+@njit(cache=True)
+def mul(a, b, same, rest, row, meta, keys, M, sid, buf):
+    """Returns (value, status): status NEED_GROW when the multiplier table is full (nothing recorded)."""
+    if a[LO] == a[HI]:
+        return mul_const(b, a[LO], row, meta, buf, keys), OK
+    if b[LO] == b[HI]:
+        return mul_const(a, b[LO], row, meta, buf, keys), OK
+    if meta[C_MULT] >= M.shape[0]:
+        return a, NEED_GROW
+    if same:
+        p0, p1 = a[LO] * a[LO], a[HI] * a[HI]
+        if a[LO] < 0 < a[HI]:
+            lo, hi = min(p0, p1, 0.0), max(p0, p1, 0.0)
+        else:
+            lo, hi = min(p0, p1), max(p0, p1)
+    else:
+        x0, x1, x2, x3 = a[HI] * b[LO], a[LO] * b[HI], a[HI] * b[HI], a[LO] * b[LO]
+        lo, hi = min(x0, x1, x2, x3), max(x0, x1, x2, x3)
+    ka, ia, fa = kif(a)
+    kb, ib, fb = kif(b)
+    wa, wb = ka + ia + fa, kb + ib + fb
+    d = float(max(wa, wb))
+    if a[EFF] >= 0:
+        wa = min(wa, int(a[EFF]))
+    if b[EFF] >= 0:
+        wb = min(wb, int(b[EFF]))
+    row[I_N_MUL] += 1
+    row[I_MUL_BITS] += wa + wb
+    key = intern_key(keys, 2.0, a[KEY], b[KEY])
+    out = (lo, hi, a[STEP] * b[STEP], max(a[LAT], b[LAT]) + d, -1.0, new_obj(meta), key)
+    wy = bits(out)
+    n_dsp, add_b, soft = mul_split(wa, wb, ka != 0, kb != 0, wy)
+    row[I_MUL_DSP] += n_dsp
+    row[I_MUL_ADD_BITS] += add_b
+    row[I_MUL_AREA] += soft
+    row[I_MUL_MAXW] = max(row[I_MUL_MAXW], d)
+    m = meta[C_MULT]
+    M[m, M_KEY] = key
+    M[m, M_DSP] = n_dsp
+    M[m, M_WA] = wa
+    M[m, M_WB] = wb
+    M[m, M_SA] = ka
+    M[m, M_SB] = kb
+    M[m, M_WY] = wy
+    M[m, M_LSB] = lsb(out)
+    M[m, M_REST] = rest
+    M[m, M_A] = a[OBJ]
+    M[m, M_B] = b[OBJ]
+    M[m, M_OUT] = out[OBJ]
+    meta[C_MULT] = m + 1
+    delta(row, d)
+    return out, OK
+
+
+# -- ROMs ------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
+    """The ROM of table row ``t`` read at address ``a``; records its per-bit blocks for node ``sid``."""
+    lo, hi, step = TAB[t, 0], TAB[t, 1], TAB[t, 2]
+    if lo == hi:
+        return mkc(lo, meta), OK
+    nb = int(TAB[t, 9])
+    if meta[C_BITS] + nb > BITS.shape[0]:
+        return a, NEED_GROW
+    b_in = bits(a)
+    out = mk(lo, hi, step, 0.0, meta)
+    b_out = bits(out)
+    d = float(max(b_in - 6, 1))
+    cost = 2.0 ** max(b_in - 5, 0) * np.ceil(b_out / 2)
+    if b_in < 5:
+        cost *= b_in / 5
+    row[I_N_ROM] += 1
+    row[I_ROM_ADDR] += b_in
+    row[I_ROM_ENTRIES] += np.rint((a[HI] - a[LO]) / a[STEP]) + 1
+    row[I_ROM_OUT] += b_out
+    row[I_ROM_COST] += cost
+    row[I_ROM_LUT6] += TAB[t, 3]
+    row[I_ROM_CHUNKS] += TAB[t, 4]
+    row[I_ROM_GROUPS] += TAB[t, 5]
+    row[I_ROM_ACTIVE] += TAB[t, 6]
+    if is_lut:
+        row[I_N_LUT_ROM] += 1
+    else:
+        row[I_N_NATIVE_ROM] += 1
+    b0 = meta[C_BITS]
+    t0 = int(TAB[t, 8])
+    for j in range(nb):
+        BITS[b0 + j, 0] = TB[t0 + j, 0]
+        BITS[b0 + j, 1] = TB[t0 + j, 1]
+    meta[C_BITS] = b0 + nb
+    R[sid, 0] = lsb(out)
+    R[sid, 1] = b0
+    R[sid, 2] = nb
+    delta(row, d)
+    return (lo, hi, step, a[LAT] + d, TAB[t, 7], out[OBJ], KEY_NONE), OK
+
+
+@njit(cache=True)
+def table_row(tabs, code, p0, p1, p2, p3):
+    k = (code, p0, p1, p2, p3)
+    if k in tabs:
+        return tabs[k]
+    return -1
+
+
+@njit(cache=True)
+def native(code, param, arg, P, row, meta, tabs, TAB, TB, R, sid, BITS, fconst, native_max, req):
+    """(value, status, arg_lsb). ``code``: the op code of the function the ROM holds."""
+    x = cast(arg, P, row, meta)
+    arg_lsb = -INF
+    pk = param if param == param else 0.0  # NaN (no parameter) would never match as a dict key
+    if x[LO] == x[HI]:
+        fk = (float(code), pk, x[LO])
+        if fk not in fconst:
+            req[0], req[2], req[3], req[4] = NEED_NATIVE_CONST, code, param, x[LO]
+            return x, NEED_NATIVE_CONST, arg_lsb
+        return mkc(fconst[fk], meta), OK, arg_lsb
+    k0, i0, f0 = kif(x)
+    k, i, f = k0, i0, f0
+    while k + i + f > native_max and f > -i:
+        f -= 1
+    if f != f0:
+        x = quantize(x, k, i, f, 0, 0, row, meta)
+    if P[P_TRN] == 1:
+        arg_lsb = float(-f)
+    t = table_row(tabs, float(code), pk, x[LO], x[HI], x[STEP])
+    if t < 0:
+        req[0], req[2], req[3], req[4], req[5], req[6] = NEED_NATIVE, code, param, x[LO], x[HI], x[STEP]
+        return x, NEED_NATIVE, arg_lsb
+    v, status = rom(x, t, TAB, TB, row, meta, False, R, sid, BITS)
+    return v, status, arg_lsb
+
+
+@njit(cache=True)
+def lut(code, arg, P, L, LS, row, meta, tabs, TAB, TB, R, sid, BITS, req, buf, keys):
+    """(value, status, arg_lsb) of hls4ml's lookup_table; ``L[j]``: start, base_div, size, first sample, usable."""
+    j = code - LUT0
+    start, base_div, n, s0 = L[j, 0], L[j, 1], int(L[j, 2]), int(L[j, 3])
+    x = cast(arg, P, row, meta)
+    arg_lsb = -INF
+    if x[LO] == x[HI]:
+        idx = int(min(max(np.floor((x[LO] - start) * base_div), 0.0), n - 1.0))
+        return mkc(LS[s0 + idx], meta), OK, arg_lsb
+    bd = int(base_div)
+    if bd > 0 and bd & (bd - 1) == 0 and P[P_TRN] == 1:
+        nbits = 0
+        while bd >> nbits:
+            nbits += 1
+        arg_lsb = float(-nbits + 1)
+    idx = cadd(x, -start, row, meta) if start != 0 else x
+    idx = mul_const(idx, base_div, row, meta, buf, keys)
+    idx = quantize(idx, 1, 40, 0, 0, 0, row, meta)
+    idx = min_of(max_of(idx, 0.0, row, meta), n - 1.0, row, meta)
+    lo, hi = int(idx[LO]), int(idx[HI])
+    if lo == hi:
+        return mkc(LS[s0 + lo], meta), OK, arg_lsb
+    stride = max(int(np.rint(idx[STEP])), 1)
+    t = table_row(tabs, float(code), float(lo), float(hi), float(stride), 0.0)
+    if t < 0:
+        req[0], req[2], req[3], req[4], req[5] = NEED_LUT, code, lo, hi, stride
+        return x, NEED_LUT, arg_lsb
+    v, status = rom(idx, t, TAB, TB, row, meta, True, R, sid, BITS)
+    return v, status, arg_lsb
+
+
+# op codes (dag.OPS order), fixed by the tests against dag.OP_CODE
+VAR, CONST, ADD, MUL, NEG, SQUARE, CUBE, POW_INT, ABS = 0, 1, 2, 4, 6, 7, 8, 9, 10
+SQRT_ABS, LOG_ABS, POW_ABS, SQRT, LOG = 14, 16, 12, 13, 15
+FUNC0, LUT0, N_OPS = 11, 24, 33
+
+
+@njit(cache=True)
+def _needed(roots, done, CH0, CHN, CH, mark, stamp):
+    """Ids of the nodes below ``roots`` not evaluated yet, ascending."""
+    stack = [np.int64(r) for r in roots]
+    out = []
+    while stack:
+        s = stack.pop()
+        if done[s] or mark[s] == stamp:
+            continue
+        mark[s] = stamp
+        out.append(s)
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            stack.append(CH[e])
+    arr = np.array(out, dtype=np.int64)
+    arr.sort()
+    return arr
+
+
+@njit(cache=True)
+def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN, EDGE, R, BITS, ERR, done, mark, pend, stamp,
+            meta, keys, tabs, TAB, TB, fconst, native_max, REQS):
+    """Evaluates every node below ``roots`` not done yet, in id order. Returns 0 when all are done; else the
+    number of requests written to ``REQS`` (rows: kind, node, op code, arguments): those nodes and the ones
+    above them wait (``pend``) until Python has answered and calls again; -1 when the multiplier or ROM-bit
+    arrays must grow first."""
+    order = _needed(roots, done, CH0, CHN, CH, mark, stamp)
+    buf = np.empty(80)
+    window = P[P_WINDOW]
+    n_req = 0
+    for s in order:
+        op = OP[s]
+        c0, nk = CH0[s], CHN[s]
+        waiting = False
+        for e in range(c0, c0 + nk):
+            if pend[CH[e]] == stamp:
+                waiting = True
+        if waiting:
+            pend[s] = stamp
+            continue
+        if n_req == len(REQS):
+            pend[s] = stamp
+            continue
+        req = REQS[n_req]
+        err = 0
+        for e in range(c0, c0 + nk):
+            if ERR[CH[e]] != 0:
+                err = ERR[CH[e]]
+        if err == 0 and op >= LUT0 and L[op - LUT0, 4] == 0:
+            err = op
+        if err != 0:
+            ERR[s] = err  # the LUT op whose table cannot be laid out, here or below
+            V[s, LO] = np.nan
+            done[s] = True
+            continue
+        kids = [(V[CH[e], 0], V[CH[e], 1], V[CH[e], 2], V[CH[e], 3], V[CH[e], 4], V[CH[e], 5], V[CH[e], 6]) for e in range(c0, c0 + nk)]
+        row = np.zeros(N_FIELDS)
+        m0, b0 = meta[C_MULT], meta[C_BITS]
+        req[1] = s
+        status = OK
+        arg_lsb = -INF
+        R[s, 2] = 0
+        # demand (0 rel, 1 fix), low (0 min, 1 rel, 2 fix, 3 all); NaN kind: the default
+        for e in range(c0, c0 + nk):
+            EDGE[e, 0] = np.nan
+            EDGE[e, 2] = np.nan
+        if op == ADD or op == NEG or op == VAR or op == CONST:
+            for e in range(c0, c0 + nk):
+                EDGE[e, 0], EDGE[e, 1] = 0.0, 0.0
+        if op == NEG:
+            EDGE[c0, 2], EDGE[c0, 3] = 0.0, INF
+        elif op == ADD:
+            lsbs = np.empty(nk + 1)
+            for i in range(nk):
+                lsbs[i] = lsb(kids[i])
+            nl = nk
+            c = CONSTV[s]
+            if c == c:
+                cq = Q[s, 1]
+                if cq != 0:
+                    lsbs[nk] = -const_f(cq)
+                    nl = nk + 1
+            for i in range(nk):
+                m = INF
+                for j in range(nl):
+                    if j != i and lsbs[j] < m:
+                        m = lsbs[j]
+                EDGE[c0 + i, 2], EDGE[c0 + i, 3] = 0.0, m
+        if op == VAR:
+            k, i, f = P[P_K], P[P_I], P[P_F]
+            step = 2.0**-f
+            v = mk(-(2.0**i) * k, 2.0**i - step, step, 0.0, meta)
+        elif op == CONST:
+            v = mkc(Q[s, 0], meta)
+        elif op == ADD:
+            c = CONSTV[s]
+            if c == c:
+                out = mkc(Q[s, 1], meta)
+                first = 0
+            else:
+                out = kids[0]
+                first = 1
+            for i in range(first, nk):
+                out = add(out, kids[i], row, meta)
+            v = out
+        elif op == MUL:
+            c = CONSTV[s]
+            lsbs = np.empty(nk)
+            for i in range(nk):
+                lsbs[i] = lsb(kids[i])
+            suffix = np.zeros(nk + 1)
+            for i in range(nk - 1, -1, -1):
+                suffix[i] = suffix[i + 1] + lsbs[i]
+            if c == c and c != 1:
+                cq = Q[s, 2]
+                out = mkc(cq, meta)
+                for i in range(nk):
+                    out, status = mul(out, kids[i], False, suffix[i + 1], row, meta, keys, MS, s, buf)
+                    if status != OK:
+                        break
+                v = neg(out, meta) if c < 0 else out
+                c_lsb = -const_f(cq) if cq != 0 else 0
+            else:
+                out = kids[0]
+                for i in range(1, nk):
+                    out, status = mul(out, kids[i], False, suffix[i + 1], row, meta, keys, MS, s, buf)
+                    if status != OK:
+                        break
+                v = out
+                c_lsb = 0
+            total = suffix[0] + c_lsb
+            for i in range(nk):
+                EDGE[c0 + i, 0], EDGE[c0 + i, 1] = 0.0, -(total - lsbs[i])
+            n_var = 0
+            var_i = -1
+            for i in range(nk):
+                if kids[i][LO] != kids[i][HI]:
+                    n_var += 1
+                    var_i = i
+            if n_var == 1:
+                factor = 1.0 if c != c else Q[s, 2]
+                for i in range(nk):
+                    if kids[i][LO] == kids[i][HI]:
+                        factor *= abs(kids[i][LO])
+                if factor > 0 and math.log2(factor) % 1 == 0:
+                    shift = int(np.rint(math.log2(factor)))
+                    for i in range(nk):
+                        if i == var_i:
+                            EDGE[c0 + i, 2], EDGE[c0 + i, 3] = 1.0, -shift
+                        else:
+                            EDGE[c0 + i, 2], EDGE[c0 + i, 3] = 3.0, 0.0
+        elif op == NEG:
+            v = neg(kids[0], meta)
+        elif op == SQUARE or op == CUBE or op == POW_INT:
+            n = 2 if op == SQUARE else 3 if op == CUBE else int(PARAM[s])
+            base = kids[0]
+            lb = lsb(base)
+            out, status = mul(base, base, True, (n - 2) * lb, row, meta, keys, MS, s, buf)
+            for j in range(n - 2):
+                if status != OK:
+                    break
+                out, status = mul(out, base, False, (n - 3 - j) * lb, row, meta, keys, MS, s, buf)
+            v = out
+            EDGE[c0, 0], EDGE[c0, 1] = 0.0, -(n - 1) * lb
+        elif op == ABS:
+            v = cast(absval(cast(kids[0], P, row, meta), row, meta), P, row, meta)
+        elif op >= LUT0:
+            v, status, arg_lsb = lut(op, kids[0], P, L, LS, row, meta, tabs, TAB, TB, R, s, BITS, req, buf, keys)
+        else:
+            arg = kids[0]
+            code = op
+            if op == SQRT_ABS or op == LOG_ABS or op == POW_ABS:
+                arg = cast(absval(cast(arg, P, row, meta), row, meta), P, row, meta)
+                if op == SQRT_ABS:
+                    code = SQRT
+                elif op == LOG_ABS:
+                    code = LOG
+            v, status, arg_lsb = native(code, PARAM[s], arg, P, row, meta, tabs, TAB, TB, R, s, BITS, fconst, native_max, req)
+        if status != OK:
+            meta[C_MULT], meta[C_BITS] = m0, b0
+            if status == NEED_GROW:
+                return -1
+            pend[s] = stamp
+            n_req += 1
+            continue
+        for e in range(c0, c0 + nk):
+            if EDGE[e, 0] != EDGE[e, 0]:
+                EDGE[e, 0], EDGE[e, 1] = 1.0, window
+            if EDGE[e, 2] != EDGE[e, 2]:
+                if op >= FUNC0 and op != ABS:
+                    EDGE[e, 2], EDGE[e, 3] = 2.0, arg_lsb
+                else:
+                    EDGE[e, 2], EDGE[e, 3] = 3.0, 0.0
+        base_lat = 0.0
+        for i in range(nk):
+            base_lat = max(base_lat, kids[i][LAT])
+        row[I_NODE_DELAY] = max(v[LAT] - base_lat, 0.0)
+        if v[KEY] == KEY_NONE:
+            v = with_key(v, intern_key(keys, 1.0, float(s), 0.0))
+        for j in range(7):
+            V[s, j] = v[j]
+        ROWS[s] = row
+        MS_start = m0
+        MN[s, 0], MN[s, 1] = MS_start, meta[C_MULT] - m0
+        ERR[s] = 0
+        done[s] = True
+    return n_req
+
+
+# -- per-design walks --------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def node_struct_fill(start, end, OP, PARAM, CONSTV, CHN, CH0, CH, NB, TREEB):
+    """Binary operations of each node (``features._binary_ops``) and of its subtree counted as a tree."""
+    for s in range(start, end):
+        op = OP[s]
+        n = CHN[s] + (0 if CONSTV[s] != CONSTV[s] else 1)
+        if op == ADD or op == MUL:
+            nb = max(n - 1, 0)
+        elif op == CUBE:
+            nb = 2
+        elif op == POW_INT:
+            nb = max(int(PARAM[s]) - 1, 1)
+        elif op == VAR or op == CONST:
+            nb = 0
+        else:
+            nb = 1
+        NB[s] = nb
+        t = nb
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            t += TREEB[CH[e]]
+        TREEB[s] = t
+
+
+@njit(cache=True)
+def _collect(roots, CH0, CHN, CH, mark, stamp, V, only_live, out, stack):
+    """Distinct nodes below ``roots`` into ``out`` (all of them, or only the live ones: a constant value folds
+    its subtree); returns how many. ``stack`` needs room for the roots and every edge walked."""
+    top = 0
+    for r in roots:
+        stack[top] = r
+        top += 1
+    n = 0
+    while top:
+        top -= 1
+        s = stack[top]
+        if mark[s] == stamp:
+            continue
+        if only_live and V[s, LO] == V[s, HI]:
+            continue
+        mark[s] = stamp
+        out[n] = s
+        n += 1
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            stack[top] = CH[e]
+            top += 1
+    return n
+
+
+@njit(cache=True)
+def _merge(keys, vals, n, key, val):
+    """Keeps the largest ``val`` per ``key`` in the first ``n`` slots of ``keys``/``vals`` (a design has few
+    multipliers: a linear search beats a hash table); returns the new count."""
+    for j in range(n):
+        if keys[j] == key:
+            if val > vals[j]:
+                vals[j] = val
+            return n
+    keys[n] = key
+    vals[n] = val
+    return n + 1
+
+
+@njit(cache=True)
+def trimmed(live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd):
+    """``Datapath.trimmed``: (deep DSP, multipliers merged, partial-product adder bits, ROM LUT6, ROM groups,
+    input bits); fills ``widths`` for the live nodes."""
+    window = P[P_WINDOW]
+    out_low = -P[P_F] - (0.0 if P[P_TRN] == 1 else 1.0)
+    # live nodes are those with hstamp == stamp; high unset is -inf, low unset +inf (never stored otherwise)
+    for s in live_desc:
+        high[s] = -INF
+        low[s] = INF
+    for r in roots:
+        if hstamp[r] == stamp:
+            high[r] = max(high[r], window)
+            low[r] = min(low[r], out_low)
+    n_merged = 0
+    rom_lut6 = 0.0
+    rom_groups = 0.0
+    in_bits = 0.0
+    n_mults = 0
+    for s in live_desc:
+        d = high[s] if high[s] != -INF else INF
+        lo = low[s] if low[s] != INF else -INF
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            c = CH[e]
+            if hstamp[c] != stamp:
+                continue
+            dc = d + EDGE[e, 1] if EDGE[e, 0] == 0 else EDGE[e, 1]
+            if dc > high[c]:
+                high[c] = dc
+            lk = EDGE[e, 2]
+            if lk == 0:
+                lc = min(lo, EDGE[e, 3])
+            elif lk == 1:
+                lc = lo + EDGE[e, 3]
+            elif lk == 2:
+                lc = EDGE[e, 3]
+            else:
+                lc = -INF
+            if lc < low[c]:
+                low[c] = lc
+        m0, mn = MN[s, 0], MN[s, 1]
+        n_mults += mn
+        for m in range(m0, m0 + mn):
+            wy = int(MS[m, M_WY])
+            y = wy if d == INF else max(min(wy, int(d - MS[m, M_REST]) - int(MS[m, M_LSB]) + 1), 1)
+            n, add_b, soft = mul_split(int(MS[m, M_WA]), int(MS[m, M_WB]), MS[m, M_SA] != 0, MS[m, M_SB] != 0, y)
+            k = MS[m, M_KEY]
+            j = 0
+            while j < n_merged and mkeys[j] != k:
+                j += 1
+            if j == n_merged:
+                mkeys[j], mvals[j], madd[j] = k, n, add_b
+                n_merged += 1
+            elif n > mvals[j]:
+                mvals[j], madd[j] = n, add_b
+        nbits = R[s, 2]
+        if nbits:
+            rl = int(R[s, 0])
+            j0 = 0 if lo == -INF else max(int(lo) - rl, 0)
+            j1 = nbits if d == INF else min(int(d) - rl + 1, nbits)
+            b0 = R[s, 1]
+            for j in range(j0, j1):
+                rom_lut6 += BITS[b0 + j, 0]
+                rom_groups += BITS[b0 + j, 1]
+        v = (V[s, 0], V[s, 1], V[s, 2], V[s, 3], V[s, 4], V[s, 5], V[s, 6])
+        k_, i_, f_ = kif(v)
+        top = min(i_ + k_ - 1.0, d)
+        bottom = max(float(-f_), lo)
+        w = max(top - bottom + 1.0, 0.0)
+        if v[EFF] >= 0:
+            w = min(w, v[EFF])
+        widths[s] = w
+        if OP[s] == VAR:
+            in_bits += w
+    deep = 0.0
+    addb = 0.0
+    for j in range(n_merged):
+        deep += mvals[j]
+        addb += madd[j]
+    return deep, float(n_merged), addb, rom_lut6, rom_groups, in_bits, n_mults
+
+
+@njit(cache=True)
+def _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, first, Y1, Y2, kh):
+    """``Datapath._demand_pass``: the product bits of every multiplier (into ``Y1`` on the first pass,
+    ``Y2`` on the second, which reads ``Y1``), indexed by multiplier row."""
+    window = P[P_WINDOW]
+    for s in live_desc:
+        high[s] = -INF
+    for r in roots:
+        if hstamp[r] == stamp:
+            high[r] = max(high[r], window)
+    for s in live_desc:
+        d = high[s] if high[s] != -INF else INF
+        m0, mn = MN[s, 0], MN[s, 1]
+        c0, nk = CH0[s], CHN[s]
+        if mn == 0:
+            for e in range(c0, c0 + nk):
+                c = CH[e]
+                if hstamp[c] == stamp:
+                    dc = d + EDGE[e, 1] if EDGE[e, 0] == 0 else EDGE[e, 1]
+                    if dc > high[c]:
+                        high[c] = dc
+            continue
+        kid_high = kh if nk <= len(kh) else np.empty(nk)
+        kid_high[:nk] = -INF
+        below = INF
+        for j in range(mn - 1, -1, -1):
+            m = m0 + j
+            wy = int(MS[m, M_WY])
+            y = wy
+            if j == mn - 1 and d != INF:
+                y = max(min(wy, int(d) - int(MS[m, M_LSB]) + 1), 1)
+            if not first:
+                y_live = min(y, int(below)) if below != INF else y
+                y_gen = int(Y1[m])
+                _, ca, cb = mul_tiles(int(MS[m, M_WA]), int(MS[m, M_WB]), MS[m, M_SA] != 0, MS[m, M_SB] != 0, y_gen, y_live)
+                Y2[m] = y_live
+                cov_a, cov_b = float(ca), float(cb)
+            else:
+                Y1[m] = y
+                cov_a, cov_b = INF, INF
+            below = INF
+            for side in range(2):
+                obj = MS[m, M_A] if side == 0 else MS[m, M_B]
+                cov = cov_a if side == 0 else cov_b
+                hit = False
+                for i in range(nk):
+                    kc = CH[c0 + i]
+                    if V[kc, OBJ] == obj:
+                        kv = (V[kc, 0], V[kc, 1], V[kc, 2], V[kc, 3], V[kc, 4], V[kc, 5], V[kc, 6])
+                        kid_high[i] = max(kid_high[i], lsb(kv) + cov - 1)
+                        hit = True
+                if hit:
+                    continue
+                if j and obj == MS[m - 1, M_OUT]:
+                    below = cov
+                else:
+                    kid_high[0] = INF
+        for i in range(nk):
+            c = CH[c0 + i]
+            if hstamp[c] == stamp and kid_high[i] > high[c]:
+                high[c] = kid_high[i]
+
+
+@njit(cache=True)
+def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals):
+    _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, True, Y1, Y2, kh)
+    _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, False, Y1, Y2, kh)
+    n_merged = 0
+    for s in live_desc:
+        for m in range(MN[s, 0], MN[s, 0] + MN[s, 1]):
+            n = mul_tiles(int(MS[m, M_WA]), int(MS[m, M_WB]), MS[m, M_SA] != 0, MS[m, M_SB] != 0, int(Y1[m]), int(Y2[m]))[0]
+            n_merged = _merge(mkeys, mvals, n_merged, MS[m, M_KEY], float(n))
+    total = 0.0
+    for j in range(n_merged):
+        total += mvals[j]
+    return total
+
+
+@njit(cache=True)
+def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need):
+    last = stages - 1
+    for s in live_desc:
+        need[s] = -1
+    for r in roots:
+        if hstamp[r] == stamp:
+            need[r] = last
+    for s in live_desc:
+        st_s = min(int(V[s, LAT] // cutoff), last)
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            c = CH[e]
+            if hstamp[c] == stamp and need[c] < st_s:
+                need[c] = st_s
+    total = 0.0
+    for s in live_desc:
+        d = need[s] - min(int(V[s, LAT] // cutoff), last)
+        if need[s] >= 0 and d > 0:
+            total += d * widths[s]
+    return total
+
+
+@njit(cache=True)
+def own_cost(s, OP, PARAM, CONSTV, CHN, CT, out):
+    """``FeatureExtractor._own_cost`` from the cost table ``CT`` (rows: present, latency, lut, ff, dsp, bram;
+    0 '+', 1 '+' const, 2 '*', 3 '*' const, 4 pow_int, 5 + op code: that operator)."""
+    op = OP[s]
+    nk = CHN[s]
+    has_c = CONSTV[s] == CONSTV[s]
+    for j in range(6):
+        out[j] = 0.0
+    if op == VAR or op == CONST:
+        return
+    if op == ADD:
+        if nk > 1:
+            _part(CT, 0, nk - 1.0, np.ceil(math.log2(nk)), out)
+        if has_c:
+            _part(CT, 1, 1.0, 1.0, out)
+    elif op == MUL:
+        if nk > 1:
+            _part(CT, 2, nk - 1.0, np.ceil(math.log2(nk)), out)
+        if has_c and abs(CONSTV[s]) != 1:
+            _part(CT, 3, 1.0, 1.0, out)
+    elif op == POW_INT:
+        n = int(PARAM[s])
+        if CT[4, 0] == 0:
+            _part(CT, 2, n - 1.0, np.ceil(math.log2(n)), out)
+        else:
+            _part(CT, 4, 1.0, 1.0, out)
+    else:
+        _part(CT, 5 + op, 1.0, 1.0, out)
+
+
+@njit(cache=True)
+def _part(CT, j, count, levels, out):
+    if CT[j, 0] == 0:
+        out[5] += 1
+        return
+    v = CT[j, 1]
+    out[0] += 0.0 if v != v else v * levels
+    for q in range(4):
+        x = CT[j, 2 + q]
+        out[1 + q] += (0.0 if x != x else x) * count
+
+
+@njit(cache=True)
+def _cp_tree(s, OP, PARAM, CONSTV, CH0, CHN, CH, CT, CPM, TREEC, own):
+    """Critical path and tree-summed costs of node ``s`` into CPM / TREEC (NaN: not yet), its children's
+    being there already (call in ascending id order)."""
+    if CPM[s] == CPM[s]:
+        return
+    own_cost(s, OP, PARAM, CONSTV, CHN, CT, own)
+    below = 0.0
+    for q in range(5):
+        TREEC[s, q] = own[q]
+    for e in range(CH0[s], CH0[s] + CHN[s]):
+        c = CH[e]
+        below = max(below, CPM[c])
+        for q in range(5):
+            TREEC[s, q] += TREEC[c, q]
+    CPM[s] = own[0] + below
+
+
+@njit(cache=True)
+def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
+                OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
+                Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
+                CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0):
+    """Feature rows (``features.FEATURES`` order, the head's precision columns already in ``out``) of the
+    designs whose output roots are ``RO[RO0[i]:RO0[i + 1]]``. Returns the last stamp used."""
+    stamp = stamp0
+    n_kinds = n_dag - 12
+    dag0 = n_head
+    cal0 = n_head + n_dag
+    dp0 = cal0 + n_cal
+    # scratch, sized for the largest design of the batch (a tree count bounds its distinct nodes and edges)
+    most = 1
+    for i in range(len(RO0) - 1):
+        t = 0
+        for r in RO[RO0[i]:RO0[i + 1]]:
+            t += int(SIZE[r]) + 1
+        most = max(most, t)
+    nodes = np.empty(most, np.int64)
+    stack = np.empty(most + 1, np.int64)
+    mkeys = np.empty(most)
+    mvals = np.empty(most)
+    madd = np.empty(most)
+    kh = np.empty(64)
+    own = np.empty(6)
+    orow = np.empty(N_FIELDS)
+    acc = np.empty(N_FIELDS)
+    kinds = np.empty(n_kinds)
+    used = np.empty(lut_given.shape[0], dtype=np.bool_)
+    tot = np.empty(5)
+    tr = np.empty(5)
+    Y1 = Y[:, 0]
+    Y2 = Y[:, 1]
+    for i in range(len(RO0) - 1):
+        roots = RO[RO0[i]:RO0[i + 1]]
+        errs[i] = 0
+        for r in roots:
+            if ERR[r] != 0:
+                errs[i] = ERR[r]
+        if errs[i] != 0:
+            out[i, :] = np.nan
+            continue
+        row = out[i]
+        # -- dag
+        stamp += 1
+        nu = _collect(roots, CH0, CHN, CH, mark, stamp, V, False, nodes, stack)
+        kinds[:] = 0.0
+        used[:] = False
+        bin_u = cadd = cmul = csd = pow2 = zero = 0.0
+        n_vars = 0
+        n_in = 0
+        for q in range(nu):
+            s = nodes[q]
+            op = OP[s]
+            if kind_col[op] >= 0:
+                kinds[kind_col[op]] += 1
+            bin_u += NB[s]
+            has_c = CONSTV[s] == CONSTV[s]
+            if op == ADD and has_c:
+                cadd += 1
+            if op == MUL and has_c:
+                cmul += 1
+                c = CONSTV[s]
+                if c != -1 and c != 1:
+                    qc = Q[s, 2]
+                    digits = csd_digits(qc) if qc != 0 else 0
+                    csd += digits
+                    pow2 += digits == 1
+                    zero += digits == 0
+            if op == VAR:
+                n_vars += 1
+                n_in = max(n_in, int(PARAM[s]) + 1)
+            elif op >= LUT0:
+                used[op - LUT0] = True
+        tree = 0.0
+        bin_tree = 0.0
+        depth = 0.0
+        for r in roots:
+            tree += SIZE[r]
+            bin_tree += TREEB[r]
+            depth = max(depth, HEIGHT[r])
+        per_root = 0.0
+        if len(roots) == 1:
+            per_root = nu
+        else:
+            for j in range(len(roots)):
+                stamp += 1
+                per_root += _collect(roots[j:j + 1], CH0, CHN, CH, mark, stamp, V, False, mkeys.view(np.int64), stack)
+        row[0] = len(roots)
+        row[2] = n_vars
+        if expr_mode:
+            row[1] = max(n_in, 1)
+            n_specs = 0.0
+            entries = 0.0
+            for j in range(lut_given.shape[0]):
+                if lut_given[j] > 0:
+                    n_specs += 1
+                    entries += lut_given[j]
+                elif used[j]:
+                    n_specs += 1
+                    entries += lut_default[j]
+            row[10] = n_specs
+            row[11] = entries
+        row[dag0 + 0] = nu
+        row[dag0 + 1] = tree
+        row[dag0 + 2] = tree - nu
+        row[dag0 + 3] = per_root - nu
+        row[dag0 + 4] = depth
+        row[dag0 + 5] = bin_u
+        row[dag0 + 6] = bin_tree
+        row[dag0 + 7] = cadd
+        row[dag0 + 8] = cmul
+        row[dag0 + 9] = csd
+        row[dag0 + 10] = pow2
+        row[dag0 + 11] = zero
+        for k in range(n_kinds):
+            row[dag0 + 12 + k] = kinds[k]
+        # -- cal
+        if CT.shape[0] == 0:
+            for k in range(n_cal):
+                row[cal0 + k] = np.nan
+        else:
+            tot[:] = 0.0
+            missing = 0.0
+            ids = nodes[:nu]
+            ids.sort()  # in id order, as the reference sums; children come before their parents
+            for q in range(nu):
+                own_cost(ids[q], OP, PARAM, CONSTV, CHN, CT, own)
+                for k in range(4):
+                    tot[k] += own[1 + k]
+                missing += own[5]
+                _cp_tree(ids[q], OP, PARAM, CONSTV, CH0, CHN, CH, CT, CPM, TREEC, own)
+            cp = -INF
+            tr[:] = 0.0
+            for r in roots:
+                cp = max(cp, CPM[r])
+                for k in range(5):
+                    tr[k] += TREEC[r, k]
+            row[cal0 + 0] = cp
+            row[cal0 + 1] = tr[0]
+            for k in range(4):
+                row[cal0 + 2 + k] = np.nan if latency_only else tot[k]
+                row[cal0 + 6 + k] = np.nan if latency_only else tr[1 + k]
+            row[cal0 + 10] = missing
+        # -- dp
+        stamp += 1
+        n_live = _collect(roots, CH0, CHN, CH, hstamp, stamp, V, True, nodes, stack)
+        live_desc = nodes[:n_live]
+        live_desc.sort()
+        live_desc = live_desc[::-1]
+        acc[:] = 0.0
+        worst = 0.0
+        n_merged = 0
+        for s in live_desc:
+            for k in range(N_FIELDS):
+                acc[k] += ROWS[s, k]
+            worst = max(worst, ROWS[s, I_WORST])
+            for m in range(MN[s, 0], MN[s, 0] + MN[s, 1]):
+                n_merged = _merge(mkeys, mvals, n_merged, MS[m, M_KEY], MS[m, M_DSP])
+        dsp = 0.0
+        for j in range(n_merged):
+            dsp += mvals[j]
+        n_mul = float(n_merged)
+        lmax = -INF
+        out_bits = 0.0
+        n_const = 0.0
+        for r in roots:
+            v = (V[r, 0], V[r, 1], V[r, 2], V[r, 3], V[r, 4], V[r, 5], V[r, 6])
+            orow[:] = 0.0
+            o = cast(v, P, orow, meta)
+            for k in range(N_FIELDS):
+                acc[k] += orow[k]
+            worst = max(worst, orow[I_WORST])
+            lmax = max(lmax, o[LAT])
+            if o[LO] == o[HI]:
+                n_const += 1
+            else:
+                out_bits += bits(o)
+        worst = max(worst, 1.0)
+        acc[I_WORST] = worst
+        acc[I_NODE_DELAY] = 0.0
+        cutoff = max(2.0 * clock[i], np.ceil(worst))
+        stages = max(1, int(np.ceil(lmax / cutoff - 1e-9)))
+        deep, n_mm, add_t, rom6, romg, in_bits, n_mults = trimmed(
+            live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd)
+        if n_mults <= 1:
+            mapped = deep
+        else:
+            mapped = mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals)
+        if stages > 1:
+            reg = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need)
+            balanced = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages, widths, need)
+        else:
+            reg = balanced = 0.0
+        fill = lmax / (cutoff * stages)
+        for k in range(N_FIELDS):
+            row[dp0 + k] = acc[k]
+        row[dp0 + N_FIELDS + 0] = dsp
+        row[dp0 + N_FIELDS + 1] = n_mul
+        row[dp0 + N_FIELDS + 2] = deep
+        row[dp0 + N_FIELDS + 3] = mapped
+        row[dp0 + N_FIELDS + 4] = add_t
+        row[dp0 + N_FIELDS + 5] = rom6
+        row[dp0 + N_FIELDS + 6] = romg
+        row[dp0 + N_FIELDS + 7] = n_live
+        row[dp0 + N_FIELDS + 8] = lmax
+        row[dp0 + N_FIELDS + 9] = cutoff
+        row[dp0 + N_FIELDS + 10] = stages
+        row[dp0 + N_FIELDS + 11] = fill
+        row[dp0 + N_FIELDS + 12] = in_bits
+        row[dp0 + N_FIELDS + 13] = out_bits
+        row[dp0 + N_FIELDS + 14] = reg
+        row[dp0 + N_FIELDS + 15] = balanced
+        row[dp0 + N_FIELDS + 16] = n_const
+    return stamp
+
+
+# -- ROM contents ------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def table_range(values):
+    """``fixedpoint._table_range`` of a ROM's contents: (lo, hi, step, LUT6, chunks, groups, active bits,
+    effective bits or -1, LUT6 per bit, groups per bit)."""
+    lo, hi = values.min(), values.max()
+    empty = np.zeros(0)
+    if lo == hi:
+        return lo, hi, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, empty, empty
+    f = -32
+    for x in values:
+        if x != 0:
+            f = max(f, const_f(x))
+    step = 2.0**-f
+    b_out = bits((lo, hi, step, 0.0, -1.0, 0.0, 0.0))
+    mask = (np.int64(1) << b_out) - 1
+    n = len(values)
+    m = -(-n // 64) * 64
+    ints = np.empty(m, np.int64)
+    for q in range(n):
+        ints[q] = np.int64(np.rint(values[q] / step)) & mask
+    for q in range(n, m):
+        ints[q] = ints[n - 1]
+    nblk = m // 64
+    pat = np.zeros((nblk, b_out), np.uint64)
+    for b in range(nblk):
+        for e in range(64):
+            x = ints[b * 64 + e]
+            for j in range(b_out):
+                if (x >> j) & 1:
+                    pat[b, j] |= np.uint64(1) << np.uint64(e)
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    zero = np.uint64(0)
+    lut6_bit = np.zeros(b_out)
+    groups_bit = np.zeros(b_out)
+    chunks = 0.0
+    active = 0.0
+    col = np.empty(nblk, np.uint64)
+    n_groups = -(-nblk // 4)
+    for j in range(b_out):
+        varying_any = False
+        differs = False
+        for b in range(nblk):
+            p = pat[b, j]
+            v = p != zero and p != ones
+            if v:
+                chunks += 1
+                varying_any = True
+            col[b] = p if v else zero
+            if p != pat[0, j]:
+                differs = True
+        col.sort()
+        distinct = 1.0 if col[0] != zero else 0.0
+        for b in range(1, nblk):
+            if col[b] != col[b - 1] and col[b] != zero:
+                distinct += 1
+        lut6_bit[j] = distinct
+        act = varying_any or differs
+        if act:
+            active += 1
+            g_count = 0.0
+            for g in range(n_groups):
+                first = pat[min(4 * g, nblk - 1), j]
+                nonuniform = False
+                for q in range(1, 4):
+                    if pat[min(4 * g + q, nblk - 1), j] != first:
+                        nonuniform = True
+                if nonuniform or (first != zero and first != ones):
+                    g_count += 1
+            groups_bit[j] = g_count
+    # Yosys keeps the bits below the highest one that is not a copy of the bit above it (the sign) or zero
+    top = -1
+    if lo < 0:
+        for j in range(b_out - 1):
+            for q in range(m):
+                if ((ints[q] >> j) & 1) != ((ints[q] >> (j + 1)) & 1):
+                    top = j
+                    break
+        eff = top + 2
+    else:
+        for j in range(b_out):
+            for q in range(m):
+                if (ints[q] >> j) & 1:
+                    top = j
+                    break
+        eff = top + 1
+    return lo, hi, step, lut6_bit.sum(), chunks, groups_bit.sum(), active, float(max(eff, 1)), lut6_bit, groups_bit

@@ -1,0 +1,121 @@
+"""The compiled kernels (costmodel.kernels via costmodel.fastpath) against the Python reference walks:
+every feature of every design must be the same number."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hls_gen import Design, Expression, Precision
+
+from costmodel import kernels as K
+from costmodel.api import default_model_path, get_model
+from costmodel.features import FEATURES, FeatureExtractor
+from costmodel.fixedpoint import _table_range, mul_split, mul_tiles
+from costmodel.generator import GeneratorConfig, generate_designs
+from costmodel.training import designs_of, load_training_set, spec_of
+
+DATA = Path(__file__).resolve().parents[1] / 'data' / 'costmodel'
+
+
+def _same(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    assert a.shape == b.shape
+    for j, name in enumerate(FEATURES):
+        x, y = a[:, j], b[:, j]
+        bad = ~((x == y) | (np.isnan(x) & np.isnan(y)))
+        assert not bad.any(), f'{what}: {name} differs in {bad.sum()} rows, e.g. row {np.flatnonzero(bad)[0]}: ' \
+                              f'python {x[bad][0]!r}, compiled {y[bad][0]!r}'
+
+
+def _calibration():
+    return get_model('analytic', 'open').calibration
+
+
+def test_training_designs_match_the_reference():
+    """The 187 shipped training designs: multi-output, several precisions, custom LUT specs."""
+    path = DATA / f'open_{default_model_path("open").name.split("_", 1)[1].replace("_model.json", "")}_training.csv'
+    df = load_training_set(path)
+    designs = designs_of(df, spec_of(path))
+    cal = _calibration()
+    ref = FeatureExtractor(engine='python').matrix(designs, cal)
+    got = FeatureExtractor(engine='compiled').matrix(designs, cal)
+    _same(ref, got, 'training designs')
+    assert np.isfinite(got[:, FEATURES.index('dp_stages')]).all()
+
+
+@pytest.mark.parametrize('precision', ['ap_fixed<16,6>', 'ap_fixed<12,4,AP_RND,AP_SAT>', 'ap_ufixed<10,3>',
+                                       'ap_fixed<24,12,AP_TRN,AP_SAT_SYM>'])
+def test_random_expressions_match_the_reference(precision):
+    cfg = GeneratorConfig(max_outputs=1, p_default_precision=1.0, p_other_clock=0.0, p_saturate=0.0, p_round=0.0,
+                          p_custom_lut=0.0)
+    exprs = [d.outputs[0] for d in generate_designs(400, 11, cfg)]
+    p = Precision.parse(precision)
+    cal = _calibration()
+    ref = FeatureExtractor(engine='python').expression_matrix(exprs, p, calibration=cal)
+    fx = FeatureExtractor(engine='compiled')
+    got = fx.expression_matrix(exprs, p, calibration=cal)
+    _same(ref, got, precision)
+    # a second call is served from the row cache, a shuffled one too
+    _same(got, fx.expression_matrix(exprs, p, calibration=cal), 'cached')
+    order = np.random.default_rng(0).permutation(len(exprs))
+    _same(got[order], fx.expression_matrix([exprs[i] for i in order], p, calibration=cal), 'shuffled')
+
+
+def test_designs_of_every_setting_match_the_reference():
+    designs = generate_designs(300, 5)  # multi-output, other clocks, rounding, saturation, custom LUTs
+    ref = FeatureExtractor(engine='python').matrix(designs, _calibration())
+    got = FeatureExtractor(engine='compiled').matrix(designs, _calibration())
+    _same(ref, got, 'generated designs')
+    _same(FeatureExtractor(engine='python').matrix(designs), FeatureExtractor().matrix(designs), 'no calibration')
+
+
+def test_a_lut_that_cannot_be_laid_out_gives_a_nan_row_and_the_reason():
+    bad = Design.build(['sin_lut(x0) + x1'], 'ap_fixed<4,4>', ['sin:64:0.1:0.2'])
+    good = Design.build(['x0*x1'], 'ap_fixed<4,4>')
+    for engine in ('python', 'compiled'):
+        fx = FeatureExtractor(engine=engine)
+        F = fx.matrix([good, bad])
+        assert np.isfinite(F[0, FEATURES.index('dp_stages')]) and np.isnan(F[1]).all()
+        assert 1 in fx.errors and 'range' in fx.errors[1], (engine, fx.errors)
+
+
+def test_multiplier_tiling_matches_the_reference():
+    rng = np.random.default_rng(1)
+    for _ in range(3000):
+        a, b = (int(x) for x in rng.integers(1, 90, 2))
+        sa, sb = (bool(x) for x in rng.integers(0, 2, 2))
+        y = int(rng.integers(1, a + b + 3))
+        yl = int(rng.integers(0, y + 1))
+        assert mul_split(a, b, sa, sb, y) == K.mul_split(a, b, sa, sb, y)
+        assert mul_tiles(a, b, sa, sb, y, yl) == K.mul_tiles(a, b, sa, sb, y, yl)
+
+
+def test_rom_contents_match_the_reference():
+    from costmodel.fixedpoint import _apply, _saturate
+
+    rng = np.random.default_rng(2)
+    for prec in ('ap_fixed<16,6>', 'ap_fixed<8,3>', 'ap_ufixed<12,2>'):
+        p = Precision.parse(prec)
+        for name in ('sin', 'exp', 'log', 'inv', 'tanh', 'sqrt'):
+            for _ in range(4):
+                n = int(rng.integers(2, 2049))
+                grid = rng.uniform(-20, 20) + np.arange(n) * 2.0 ** -int(rng.integers(0, 10))
+                v = _saturate(_apply(name, float('nan'), grid), p)
+                ref = _table_range(v)
+                got = K.table_range(v)
+                assert ref[:7] == got[:7] and (ref[9] or -1.0) == got[7]
+                assert list(ref[7]) == list(got[8]) and list(ref[8]) == list(got[9])
+
+
+def test_engine_is_checked():
+    with pytest.raises(ValueError, match='engine'):
+        FeatureExtractor(engine='fortran')
+
+
+def test_expression_objects_and_sympy_give_the_same_rows():
+    e = Expression.parse('sin_lut(x0*x1) + 0.3*x2**2')
+    fx = FeatureExtractor()
+    p = Precision.parse('ap_fixed<16,6>')
+    a = fx.expression_matrix([e], p)
+    b = FeatureExtractor().expression_matrix([e.sympy_expr], p)
+    _same(a, b, 'sympy input')

@@ -61,7 +61,7 @@ class NodeTable:
         self.children: list[tuple[int, ...]] = []
         self.height: list[int] = []
         self.size: list[int] = []
-        self.desc: list[frozenset[int]] = []  # ids of the subtree's distinct nodes, itself included
+        self.desc = _Descendants(self.children)  # desc[sid]: ids of the subtree's distinct nodes, itself included
         self.generation = getattr(self, 'generation', -1) + 1
         self._arrays: NodeArrays | None = None
 
@@ -91,14 +91,9 @@ class NodeTable:
         if children:
             self.height.append(1 + max(self.height[c] for c in children))
             self.size.append(1 + extra_size + sum(self.size[c] for c in children))
-            if len(children) == 1:
-                self.desc.append(self.desc[children[0]] | {sid})
-            else:
-                self.desc.append(frozenset().union(*(self.desc[c] for c in children)) | {sid})
         else:
             self.height.append(1)
             self.size.append(1 + extra_size)
-            self.desc.append(frozenset((sid,)))
         return sid
 
     def intern(self, e: sympy.Basic) -> int:
@@ -223,6 +218,30 @@ class NodeTable:
         if op == POW_INT:
             return f'{parts[0]}**{int(self.param[sid])}'
         return f'{OPS[op]}({", ".join(parts)})'
+
+
+class _Descendants:
+    """``desc[sid]``: the frozenset of a subtree's distinct node ids, made when first asked (only the Python
+    reference walks need them; building one per interned node cost more than the rest of interning)."""
+
+    __slots__ = ('children', 'memo')
+
+    def __init__(self, children: list[tuple[int, ...]]):
+        self.children = children
+        self.memo: dict[int, frozenset[int]] = {}
+
+    def __getitem__(self, sid: int) -> frozenset[int]:
+        hit = self.memo.get(sid)
+        if hit is None:
+            kids = self.children[sid]
+            if not kids:
+                hit = frozenset((sid,))
+            elif len(kids) == 1:
+                hit = self[kids[0]] | {sid}
+            else:
+                hit = frozenset().union(*(self[c] for c in kids)) | {sid}
+            self.memo[sid] = hit
+        return hit
 
 
 class NodeArrays:

@@ -42,13 +42,15 @@ class _Store:
     """Everything the kernels keep for one context (precision + LUT specs), by node id."""
 
     def __init__(self, ctx: Context):
-        from numba import typed, types
-
         self.ctx = ctx
         p = ctx.precision
         k, i, f = p.kif
         self.P = np.array([k, i, f, _OVER.get(p.overflow, 0), 1 if p.rounding == 'AP_RND' else 0,
-                           1 if p.rounding == 'AP_TRN' else 0, ctx.window], dtype=np.float64)
+                           1 if p.rounding == 'AP_TRN' else 0, ctx.window,
+                           p.step, p.min_value / p.step, p.max_value / p.step, 2.0**p.width,
+                           {'AP_TRN': 0, 'AP_RND': 1, 'AP_TRN_ZERO': 2}.get(p.rounding, 3),
+                           {'AP_WRAP': 0, 'AP_SAT_SYM': 2}.get(p.overflow, 1)], dtype=np.float64)
+        assert len(self.P) == K.N_P
         # LUT layouts: start, base_div, size, first sample in LS, usable
         self.L = np.zeros((len(_LUT_NAMES), 5))
         samples = []
@@ -75,9 +77,7 @@ class _Store:
         self.TAB = np.zeros((64, K.T_COLS))
         self.TB = np.zeros((4096, 2))
         self.meta = np.zeros(8, np.int64)
-        self.keys = typed.Dict.empty(K.key_type, types.float64)
-        self.tabs = typed.Dict.empty(K.tab_key_type, types.int64)
-        self.fconst = typed.Dict.empty(K.key_type, types.float64)
+        self.keys, self.tabs, self.fconst = K.new_dicts()
         self.reqs = np.zeros((256, 8))  # the forward pass's requests (see kernels.forward)
         self.stamp = 0
         self.cal: dict[int, tuple] = {}
@@ -107,20 +107,13 @@ class _Store:
             memo[4] = _grown(memo[4], cap, np.nan)
 
     def sync(self, na: dag.NodeArrays) -> None:
-        """Room and quantized constants for the nodes the table has gained."""
+        """Room for the nodes the table has gained."""
         n = na.n
         if n > len(self.V):
             self._alloc_nodes(max(2 * len(self.V), n))
         if na.n_edges > len(self.EDGE):
             self.EDGE = _grown(self.EDGE, max(2 * len(self.EDGE), na.n_edges), 0.0)
-        if n > self.n:
-            p = self.ctx.precision
-            c = na.const[self.n : n]
-            with np.errstate(all='ignore'):
-                self.Q[self.n : n, 0] = p.quantize(na.param[self.n : n])
-                self.Q[self.n : n, 1] = p.quantize(c)
-                self.Q[self.n : n, 2] = p.quantize(np.abs(c))
-            self.n = n
+        self.n = n
 
     # -- answers to the forward pass's requests ---------------------------------------------------------
     def answer(self, req: np.ndarray) -> None:
@@ -131,13 +124,13 @@ class _Store:
         if kind == K.NEED_NATIVE_CONST:
             param, x = float(req[3]), float(req[4])
             key = (float(code), 0.0 if math.isnan(param) else param, x)
-            if key not in self.fconst:
-                self.fconst[key] = float(_saturate(np.array([_apply(dag.OPS[code], param, np.array([x]))[0]]), prec)[0])
+            if not K.fconst_has(self.fconst, *key):
+                K.fconst_put(self.fconst, *key, float(_saturate(np.array([_apply(dag.OPS[code], param, np.array([x]))[0]]), prec)[0]))
             return
         if kind == K.NEED_NATIVE:
             param, lo, hi, step = (float(v) for v in req[3:7])
             key = (float(code), 0.0 if math.isnan(param) else param, lo, hi, step)
-            if key not in self.tabs:
+            if not K.tab_has(self.tabs, *key):
                 n = int(round((hi - lo) / step)) + 1
                 grid = lo + np.arange(n) * step
                 self._put_table(key, K.table_range(_saturate(_apply(dag.OPS[code], param, grid), prec)))
@@ -145,7 +138,7 @@ class _Store:
         if kind == K.NEED_LUT:
             lo, hi, stride = (int(v) for v in req[3:6])
             key = (float(code), float(lo), float(hi), float(stride), 0.0)
-            if key not in self.tabs:
+            if not K.tab_has(self.tabs, *key):
                 j = code - K.LUT0
                 s0, size = int(self.L[j, 3]), int(self.L[j, 2])
                 self._put_table(key, K.table_range(np.ascontiguousarray(self.LS[s0 : s0 + size][lo : hi + 1 : stride])))
@@ -166,7 +159,7 @@ class _Store:
         self.TAB[t] = (lo, hi, step, lut6, chunks, groups, active, eff, b0, nb)
         self.meta[K.C_TAB] = t + 1
         self.meta[K.C_TABBITS] = b0 + nb
-        self.tabs[key] = t
+        K.tab_put(self.tabs, *key, t)
 
     def forward(self, na: dag.NodeArrays, roots: np.ndarray) -> None:
         self.sync(na)

@@ -57,6 +57,10 @@ C_OBJ, C_MULT, C_BITS, C_TAB, C_TABBITS = range(5)
 OK, NEED_NATIVE, NEED_LUT, NEED_NATIVE_CONST, NEED_GROW = range(5)
 # precision record (P): k, i, f, over (0 WRAP, 1 SAT, 2 SAT_SYM), rnd (0 TRN, 1 RND), truncating (AP_TRN), window
 P_K, P_I, P_F, P_OVER, P_RND, P_TRN, P_WINDOW = range(7)
+# ... and for ``Precision.quantize`` of constants: step, min and max in steps, 2**width, rounding (0 floor,
+# 1 floor(x + 1/2), 2 toward zero, 3 half to even), overflow (0 wrap, 1 clip, 2 symmetric clip)
+P_STEP, P_QLO, P_QHI, P_SPAN, P_QRND, P_QOVER = range(7, 13)
+N_P = 13
 
 key_type = types.UniTuple(types.float64, 3)
 pair_type = types.UniTuple(types.int64, 2)
@@ -270,6 +274,30 @@ def mul_tiles(wa, wb, sa, sb, y_gen, y_live):
     slack = int(y_live < y_gen)
     d, _, _, ca, cb = tiles(a, b, sa2, sb2, y_gen, y_live, slack)
     return d, min(ca, wa), min(cb, wb)
+
+
+@njit(cache=True)
+def quantize_value(x, P):
+    """``Precision.quantize`` of one float (numpy's arithmetic, so the same bits)."""
+    q = x / P[P_STEP]
+    r = P[P_QRND]
+    if r == 0:
+        q = np.floor(q)
+    elif r == 1:
+        q = np.floor(q + 0.5)
+    elif r == 2:
+        q = np.trunc(q)
+    else:
+        q = np.rint(q)
+    lo, hi = P[P_QLO], P[P_QHI]
+    if P[P_QOVER] == 0:
+        d = q - lo
+        span = P[P_SPAN]
+        q = d - np.floor(d / span) * span + lo
+    else:
+        low = lo if P[P_QOVER] == 1 else -hi
+        q = min(max(q, low), hi)
+    return q * P[P_STEP]
 
 
 # -- values ----------------------------------------------------------------------------------------------
@@ -731,6 +759,9 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             pend[s] = stamp
             continue
         req = REQS[n_req]
+        Q[s, 0] = quantize_value(PARAM[s], P)
+        Q[s, 1] = quantize_value(CONSTV[s], P)
+        Q[s, 2] = quantize_value(abs(CONSTV[s]), P)
         err = 0
         for e in range(c0, c0 + nk):
             if ERR[CH[e]] != 0:
@@ -1509,3 +1540,30 @@ def table_range(values):
                     break
         eff = top + 1
     return lo, hi, step, lut6_bit.sum(), chunks, groups_bit.sum(), active, float(max(eff, 1)), lut6_bit, groups_bit
+
+
+@njit(cache=True)
+def tab_has(tabs, k0, k1, k2, k3, k4):
+    return (k0, k1, k2, k3, k4) in tabs
+
+
+@njit(cache=True)
+def tab_put(tabs, k0, k1, k2, k3, k4, t):
+    tabs[(k0, k1, k2, k3, k4)] = t
+
+
+@njit(cache=True)
+def fconst_has(fconst, k0, k1, k2):
+    return (k0, k1, k2) in fconst
+
+
+@njit(cache=True)
+def fconst_put(fconst, k0, k1, k2, v):
+    fconst[(k0, k1, k2)] = v
+
+
+@njit(cache=True)
+def new_dicts():
+    """The store's typed dicts, made in compiled code (made from Python, numba compiles their methods
+    afresh in every process)."""
+    return (Dict.empty(key_type, types.float64), Dict.empty(tab_key_type, types.int64), Dict.empty(key_type, types.float64))

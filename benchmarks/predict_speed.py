@@ -11,9 +11,12 @@ Three situations of a search loop, each with a fresh process state (new feature 
 - ``single``: new expressions asked one at a time through ``predict_expressions_matrix``, as the operon
   engine's per-individual cost callback does.
 
-Expressions are built before timing (the search already has them as ``Expression`` objects); the time
-is that of ``model.predict_expressions(exprs, precision)``: features, the analytic model, and the
-learned model's boosters. Usage::
+Each is run with two input forms of the same expressions, made before timing: ``Expression`` objects
+(sympy trees; ``model.predict_expressions``) and ``postfix`` arrays (``costmodel.postfix.Postfix``;
+``model.predict_postfix``), the form for a search loop that keeps its own trees. Both give the same
+predictions (tests/test_costmodel_kernels.py); the sympy form pays a Python walk of every new tree. The
+time is that of the model call: interning, features, the analytic model and the learned model's
+boosters. Usage::
 
     python benchmarks/predict_speed.py [--n 2000] [--generations 10] [--repeat 1] [--json]
 
@@ -81,15 +84,15 @@ def fresh_model(kind: str):
     return LearnedModel.load(path, fx)
 
 
-def timed(model, exprs) -> float:
+def timed(fn) -> float:
     t0 = time.perf_counter()
-    out = model.predict_expressions(exprs, PRECISION)
-    dt = time.perf_counter() - t0
-    assert len(out) == len(exprs)
-    return dt
+    fn()
+    return time.perf_counter() - t0
 
 
 def run(n: int, generations: int, seed: int = 0) -> dict:
+    from costmodel.postfix import Postfix
+
     cold = population(n, seed + 1)
     pop = population(n, seed + 2)
     donors = population(max(n // 4, 50), seed + 3)
@@ -97,28 +100,40 @@ def run(n: int, generations: int, seed: int = 0) -> dict:
     gens = [pop]
     for _ in range(generations):
         gens.append(mutate(gens[-1], donors, rng))
+    singles = population(min(n, 1000), seed + 4)
+    warmup = population(200, seed + 9)
+    # the same expressions as postfix arrays (made before timing, as the Expression objects are)
+    forms = {
+        'Expression': (lambda m, x: m.predict_expressions(x, PRECISION),
+                       lambda m, x: m.predict_expressions_matrix(x, PRECISION),
+                       cold, gens, [[e] for e in singles], warmup),
+        'postfix': (lambda m, x: m.predict_postfix(x, PRECISION), lambda m, x: m.predict_postfix(x, PRECISION),
+                    Postfix.from_expressions(cold), [Postfix.from_expressions(g) for g in gens],
+                    [Postfix.from_expressions([e]) for e in singles], Postfix.from_expressions(warmup)),
+    }
     results = {'n': n, 'generations': generations, 'precision': PRECISION}
     for kind in ('analytic', 'learned'):
-        m = fresh_model(kind)
-        if m is None:
-            results[kind] = {'note': 'no trained open-backend model (srcost fit)'}
-            continue
-        m.calibration  # noqa: B018 - load the calibration outside the timing
-        m.predict_expressions(population(20, seed + 9), PRECISION)  # imports, boosters, one-off tables
-        r = {'cold': n / timed(m, cold)}
-        m = fresh_model(kind)
-        m.predict_expressions(population(20, seed + 9), PRECISION)
-        t = sum(timed(m, g) for g in gens)
-        r['search'] = n * len(gens) / t
-        r['warm'] = n / timed(m, gens[-1])
-        m = fresh_model(kind)
-        m.predict_expressions(population(20, seed + 9), PRECISION)
-        singles = population(min(n, 1000), seed + 4)
-        t0 = time.perf_counter()
-        for e in singles:
-            m.predict_expressions_matrix([e], PRECISION)
-        r['single'] = len(singles) / (time.perf_counter() - t0)
-        results[kind] = {k: round(v) for k, v in r.items()}
+        for form, (batch, one, c, gs, ones, wu) in forms.items():
+            key = f'{kind} {form}'
+            m = fresh_model(kind)
+            if m is None:
+                results[key] = {'note': 'no trained open-backend model (srcost fit)'}
+                continue
+            m.calibration  # noqa: B018 - load the calibration outside the timing
+            batch(m, wu)  # imports, boosters, compiled kernels, one-off tables
+            r = {'cold': n / timed(lambda: batch(m, c))}
+            m = fresh_model(kind)
+            batch(m, wu)
+            t = sum(timed(lambda g=g: batch(m, g)) for g in gs)
+            r['search'] = n * len(gs) / t
+            r['warm'] = n / timed(lambda: batch(m, gs[-1]))
+            m = fresh_model(kind)
+            batch(m, wu)
+            t0 = time.perf_counter()
+            for x in ones:
+                one(m, x)
+            r['single'] = len(ones) / (time.perf_counter() - t0)
+            results[key] = {k: round(v) for k, v in r.items()}
     return results
 
 
@@ -131,19 +146,20 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     runs = [run(args.n, args.generations) for _ in range(max(args.repeat, 1))]
     res = runs[0]
-    for kind in ('analytic', 'learned'):
-        if 'note' not in res[kind]:
-            res[kind] = {k: round(float(np.median([r[kind][k] for r in runs]))) for k in res[kind]}
+    keys = [k for k in res if k.startswith(('analytic', 'learned'))]
+    for k in keys:
+        if 'note' not in res[k]:
+            res[k] = {x: round(float(np.median([r[k][x] for r in runs]))) for x in res[k]}
     res['repeat'] = len(runs)
     if args.json:
         print(json.dumps(res, indent=1))
     else:
-        for kind in ('analytic', 'learned'):
-            r = res[kind]
+        for k in keys:
+            r = res[k]
             if 'note' in r:
-                print(f'{kind:9s} {r["note"]}')
+                print(f'{k:20s} {r["note"]}')
             else:
-                print(f'{kind:9s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
+                print(f'{k:20s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
                       f'   single {r["single"]:>7,d}/s')
     return 0
 

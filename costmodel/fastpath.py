@@ -227,12 +227,13 @@ class CompiledFeatures:
     """Feature matrices of many designs per kernel call, for a ``FeatureExtractor`` (its node table and
     contexts); see the module docstring."""
 
-    def __init__(self, extractor):
+    def __init__(self, extractor, table=None):
+        """``table``: the node table the roots index (the extractor's by default; a ``postfix.PostfixTable``)."""
         _check_codes()
         from .features import CAL_FEATURES, DAG_FEATURES, DESIGN_FEATURES, FEATURES, _KIND_CODES
 
         self.fx = extractor
-        self.table: dag.NodeTable = extractor.table
+        self.table = extractor.table if table is None else table
         self._stores: dict[tuple, _Store] = {}
         self._generation = self.table.generation
         self._row_caches: dict[tuple, list] = {}

@@ -88,6 +88,7 @@ class FeatureExtractor:
             raise ValueError(f"engine must be 'compiled' or 'python', not {engine!r}")
         self.engine = engine
         self._compiled = None
+        self._postfix = None
         self.table = table if table is not None else dag.NodeTable()
         self.datapath = Datapath(self.table)
         self._ctx: dict[tuple, Context] = {}
@@ -445,6 +446,33 @@ class FeatureExtractor:
         finally:
             if enabled:
                 gc.enable()
+
+    def postfix_matrix(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (), clock_period_ns: float = 5.0,
+                       calibration: CalibrationSet | None = None) -> np.ndarray:
+        """``expression_matrix`` of expressions given as a ``postfix.Postfix`` batch: interned and costed in
+        compiled code only. A malformed expression gets a NaN row and its reason in ``self.errors``."""
+        from .fastpath import CompiledFeatures
+        from .postfix import POSTFIX_ERRORS, PostfixTable
+
+        if self._postfix is None:
+            table = PostfixTable(self.table.max_nodes)
+            self._postfix = (table, CompiledFeatures(self, table))
+        table, compiled = self._postfix
+        table.trim()
+        roots, errs = table.intern(batch)
+        good = roots >= 0
+        costs = self._costs(calibration, precision, clock_period_ns)
+        if good.all():
+            return compiled.expressions(roots, precision, luts, clock_period_ns, costs)
+        out = np.full((len(roots), len(FEATURES)), np.nan)
+        idx = np.flatnonzero(good)
+        if len(idx):
+            out[idx] = compiled.expressions(roots[idx], precision, luts, clock_period_ns, costs)
+        errors = {int(idx[i]): m for i, m in self.errors.items()}
+        errors.update({int(i): f'malformed postfix expression: {POSTFIX_ERRORS.get(int(errs[i]), "unknown error")}'
+                       for i in np.flatnonzero(~good)})
+        self.errors = errors
+        return out
 
     @property
     def compiled(self):

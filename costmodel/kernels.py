@@ -64,6 +64,8 @@ N_P = 13
 
 key_type = types.UniTuple(types.float64, 3)
 pair_type = types.UniTuple(types.int64, 2)
+node_key_type = types.UniTuple(types.float64, 4)
+list_key_type = types.UniTuple(types.float64, 2)
 tab_key_type = types.UniTuple(types.float64, 5)
 
 
@@ -1567,3 +1569,104 @@ def new_dicts():
     """The store's typed dicts, made in compiled code (made from Python, numba compiles their methods
     afresh in every process)."""
     return (Dict.empty(key_type, types.float64), Dict.empty(tab_key_type, types.int64), Dict.empty(key_type, types.float64))
+
+
+# -- the postfix front end ---------------------------------------------------------------------------------
+
+# error codes of intern_postfix, per expression
+PF_OK, PF_CODE, PF_ARITY, PF_STACK, PF_LEFT, PF_EMPTY, PF_PARAM = range(7)
+
+
+@njit(cache=True)
+def _fkey(x):
+    """A float as a dict key: every NaN alike, -0.0 as 0.0 (as Python's dict sees them)."""
+    if x != x:
+        return -1.2345e-308  # a subnormal no operator parameter takes
+    if x == 0:
+        return 0.0
+    return x
+
+
+@njit(cache=True)
+def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB, counts,
+                   node_keys, list_keys, roots, errs, stack):
+    """Hash-conses expressions given in postfix form (node i: ``op[i]``, ``param[i]``, ``const[i]`` as in
+    ``dag.NodeTable``, and ``nkids[i]`` children: the subtrees just before it, first child first) into the
+    node arrays, from expression ``first`` on; expression k is nodes ``expr0[k]:expr0[k + 1]``. Writes each
+    root id (or -1 and an error code). ``counts``: nodes and edges in the arrays. Returns the index of the
+    first expression not done: less than the number of expressions when the arrays must grow first."""
+    n_expr = len(expr0) - 1
+    for k in range(first, n_expr):
+        a, b = expr0[k], expr0[k + 1]
+        if counts[0] + (b - a) > len(OP) or counts[1] + (b - a) > len(CH):
+            return k
+        top = 0
+        err = PF_OK if b > a else PF_EMPTY
+        for i in range(a, b):
+            o = op[i]
+            nk = nkids[i]
+            if o < 0 or o >= N_OPS or o == 3 or o == 5:
+                err = PF_CODE
+                break
+            has_c = const[i] == const[i]
+            if o == VAR or o == CONST:
+                ok = nk == 0
+            elif o == ADD or o == MUL:
+                ok = nk >= 1 and nk + (1 if has_c else 0) >= 2
+            else:
+                ok = nk == 1
+            if not ok:
+                err = PF_ARITY
+                break
+            if (o == VAR and not (param[i] >= 0 and param[i] == np.floor(param[i]))) or (o == POW_INT and not (param[i] >= 2)) \
+                    or (o == CONST and not math.isfinite(param[i])):
+                err = PF_PARAM
+                break
+            if nk > top:
+                err = PF_STACK
+                break
+            # the children list, as cons cells (first child, rest)
+            lid = 0
+            for j in range(nk):
+                c = stack[top - 1 - j]  # the last child is on top
+                key2 = (float(c), float(lid))
+                if key2 in list_keys:
+                    lid = list_keys[key2]
+                else:
+                    nl = len(list_keys) + 1
+                    list_keys[key2] = nl
+                    lid = nl
+            key = (float(o), _fkey(param[i]), _fkey(const[i]), float(lid))
+            if key in node_keys:
+                sid = node_keys[key]
+            else:
+                sid = counts[0]
+                e0 = counts[1]
+                OP[sid], PARAM[sid], CONSTV[sid] = o, param[i], const[i]
+                CH0[sid], CHN[sid] = e0, nk
+                size = 1.0 + (1.0 if (has_c and (o == ADD or o == MUL)) else 0.0)
+                height = 0.0
+                for j in range(nk):
+                    c = stack[top - nk + j]
+                    CH[e0 + j] = c
+                    size += SIZE[c]
+                    height = max(height, HEIGHT[c])
+                SIZE[sid] = size
+                HEIGHT[sid] = height + 1.0
+                counts[0] = sid + 1
+                counts[1] = e0 + nk
+                node_struct_fill(sid, sid + 1, OP, PARAM, CONSTV, CHN, CH0, CH, NB, TREEB)
+                node_keys[key] = sid
+            top -= nk
+            stack[top] = sid
+            top += 1
+        if err == PF_OK and top != 1:
+            err = PF_LEFT
+        errs[k] = err
+        roots[k] = stack[0] if err == PF_OK else -1
+    return n_expr
+
+
+@njit(cache=True)
+def new_postfix_dicts():
+    return Dict.empty(node_key_type, types.int64), Dict.empty(list_key_type, types.int64)

@@ -187,6 +187,17 @@ class CostModel(ABC):
                                              float(clock_period_ns), self.calibration)
         return self.predict_matrix(F)
 
+    def predict_postfix(self, batch, precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = (),
+                        clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
+        """``predict_expressions_matrix`` of a ``costmodel.postfix.Postfix`` batch: the same predictions for the
+        same expressions, with no sympy object in the way (the form for a search loop's own trees). A
+        malformed expression gets a NaN row; ``self.extractor.errors`` says why."""
+        if not len(batch):
+            return np.empty((0, len(TARGETS)))
+        F = self.extractor.postfix_matrix(batch, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
+                                          float(clock_period_ns), self.calibration)
+        return self.predict_matrix(F)
+
     @abstractmethod
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame: ...
 

@@ -119,3 +119,47 @@ def test_expression_objects_and_sympy_give_the_same_rows():
     a = fx.expression_matrix([e], p)
     b = FeatureExtractor().expression_matrix([e.sympy_expr], p)
     _same(a, b, 'sympy input')
+
+
+def test_postfix_batches_cost_exactly_what_their_expressions_cost():
+    from costmodel.postfix import Postfix
+
+    designs = generate_designs(300, 21, GeneratorConfig(max_outputs=1, p_custom_lut=0.0))
+    exprs = [d.outputs[0] for d in designs]
+    p = Precision.parse('ap_fixed<16,6>')
+    cal = _calibration()
+    batch = Postfix.from_expressions(exprs)
+    fx = FeatureExtractor()
+    _same(fx.expression_matrix(exprs, p, calibration=cal), fx.postfix_matrix(batch, p, calibration=cal), 'postfix')
+    # a fresh extractor (its own tables) and a batch in another order, with repeats
+    idx = list(range(299, -1, -3)) + [0, 0, 5]
+    _same(FeatureExtractor(engine='python').expression_matrix([exprs[i] for i in idx], p, calibration=cal),
+          FeatureExtractor().postfix_matrix(batch.take(idx), p, calibration=cal), 'postfix, reordered')
+    for kind in ('analytic', 'learned'):
+        m = get_model(kind, 'open')
+        np.testing.assert_array_equal(m.predict_expressions_matrix(exprs[:50], p), m.predict_postfix(batch.take(range(50)), p))
+
+
+def test_malformed_postfix_expressions_get_nan_rows_and_reasons():
+    from hls_gen import ExpressionError
+
+    from costmodel import dag
+    from costmodel.postfix import Postfix
+
+    V, ADD = dag.OP_CODE['var'], dag.OP_CODE['+']
+    nan = float('nan')
+    # x0 + x1 (fine); a '+' with one child and no constant; a '+' short of a child; two roots; an unknown
+    # code; x-1.5
+    op = [V, V, ADD, V, ADD, V, ADD, V, V, 99, V]
+    param = [0, 1, nan, 0, nan, 0, nan, 0, 1, nan, -1.5]
+    const = [nan] * 11
+    nkids = [0, 0, 2, 0, 1, 0, 2, 0, 0, 0, 0]
+    offsets = [0, 3, 5, 7, 9, 10, 11]
+    batch = Postfix(np.array(op), np.array(param), np.array(const), np.array(nkids), np.array(offsets))
+    fx = FeatureExtractor()
+    F = fx.postfix_matrix(batch, Precision.parse('ap_fixed<16,6>'))
+    assert np.isfinite(F[0, FEATURES.index('dp_stages')]) and np.isnan(F[1:]).all()
+    assert 'wrong number of children' in fx.errors[1] and 'more children' in fx.errors[2]
+    assert 'one root' in fx.errors[3] and 'operator code' in fx.errors[4] and 'parameter' in fx.errors[5]
+    with pytest.raises(ExpressionError, match='offsets'):
+        Postfix(np.array([V]), np.array([0.0]), np.array([nan]), np.array([0]), np.array([0, 2]))

@@ -163,10 +163,14 @@ class _Store:
 
     def forward(self, na: dag.NodeArrays, roots: np.ndarray) -> None:
         self.sync(na)
+        self.stamp += 1
+        order = K.needed(roots, self.done, na.ch0, na.chn, na.ch, self.mark, self.stamp)
+        if not len(order):
+            return
         for _ in range(10_000):
             self.stamp += 1
-            n = K.forward(roots, na.op, na.param, na.const, na.ch0, na.chn, na.ch, self.Q, self.P, self.L, self.LS, self.V,
-                          self.ROWS, self.MS, self.MN, self.EDGE, self.R, self.BITS, self.ERR, self.done, self.mark, self.pend,
+            n = K.forward(order, na.op, na.param, na.const, na.ch0, na.chn, na.ch, self.Q, self.P, self.L, self.LS, self.V,
+                          self.ROWS, self.MS, self.MN, self.EDGE, self.R, self.BITS, self.ERR, self.done, self.pend,
                           self.stamp, self.meta, self.keys, self.tabs, self.TAB, self.TB, self.fconst, NATIVE_MAX_ADDRESS_BITS,
                           self.reqs)
             if n == 0:

@@ -302,6 +302,12 @@ def quantize_value(x, P):
     return q * P[P_STEP]
 
 
+@njit(cache=True)
+def getv(V, s):
+    """Node ``s``'s value as a tuple."""
+    return (V[s, 0], V[s, 1], V[s, 2], V[s, 3], V[s, 4], V[s, 5], V[s, 6])
+
+
 # -- values ----------------------------------------------------------------------------------------------
 
 @njit(cache=True)
@@ -517,7 +523,8 @@ def cast(a, P, row, meta):
 # -- multipliers -----------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def mul_const(a, c, row, meta, buf, keys):
+def mul_const(a, c, row, meta, buf, keys, tv):
+    """``Datapath.mul_const``; ``buf`` (80) and ``tv`` (80 x 8) are scratch for the shift-add terms."""
     if c == 0:
         return mkc(0.0, meta)
     if a[LO] == a[HI]:
@@ -525,14 +532,19 @@ def mul_const(a, c, row, meta, buf, keys):
     if math.log2(abs(c)) % 1 == 0:
         return scale(a, c, meta)
     n = csd_count(c, buf)
-    # terms as a stack: values and their powers
-    vals = [scale(a, buf[j], meta) for j in range(n)]
-    pows = [buf[j] for j in range(n)]
-    while len(vals) > 1:
-        v1 = vals.pop()
-        p1 = pows.pop()
-        v2 = vals.pop()
-        p2 = pows.pop()
+    # the terms as a stack: value (7 columns) and power of two
+    for j in range(n):
+        v = scale(a, buf[j], meta)
+        for q in range(7):
+            tv[j, q] = v[q]
+        tv[j, 7] = buf[j]
+    top = n
+    while top > 1:
+        v1 = getv(tv, top - 1)
+        p1 = tv[top - 1, 7]
+        v2 = getv(tv, top - 2)
+        p2 = tv[top - 2, 7]
+        top -= 2
         v = add(v1, v2, row, meta)
         p = p1 + p2
         x0, x1 = a[LO] * p, a[HI] * p
@@ -540,19 +552,21 @@ def mul_const(a, c, row, meta, buf, keys):
         step = v[STEP]
         k = int(lo < 0)
         i = int(np.ceil(math.log2(max(-lo, hi + step))))
-        vals.append(quantize(v, k, i, -int(np.rint(math.log2(step))), 0, 0, row, meta))
-        pows.append(p)
-    out = vals[0]
-    return (out[0], out[1], out[2], out[3], -1.0, new_obj(meta), intern_key(keys, 3.0, c, a[KEY]))
+        w = quantize(v, k, i, -int(np.rint(math.log2(step))), 0, 0, row, meta)
+        for q in range(7):
+            tv[top, q] = w[q]
+        tv[top, 7] = p
+        top += 1
+    return (tv[0, 0], tv[0, 1], tv[0, 2], tv[0, 3], -1.0, new_obj(meta), intern_key(keys, 3.0, c, a[KEY]))
 
 
 @njit(cache=True)
-def mul(a, b, same, rest, row, meta, keys, M, sid, buf):
+def mul(a, b, same, rest, row, meta, keys, M, sid, buf, tv):
     """Returns (value, status): status NEED_GROW when the multiplier table is full (nothing recorded)."""
     if a[LO] == a[HI]:
-        return mul_const(b, a[LO], row, meta, buf, keys), OK
+        return mul_const(b, a[LO], row, meta, buf, keys, tv), OK
     if b[LO] == b[HI]:
-        return mul_const(a, b[LO], row, meta, buf, keys), OK
+        return mul_const(a, b[LO], row, meta, buf, keys, tv), OK
     if meta[C_MULT] >= M.shape[0]:
         return a, NEED_GROW
     if same:
@@ -681,7 +695,7 @@ def native(code, param, arg, P, row, meta, tabs, TAB, TB, R, sid, BITS, fconst, 
 
 
 @njit(cache=True)
-def lut(code, arg, P, L, LS, row, meta, tabs, TAB, TB, R, sid, BITS, req, buf, keys):
+def lut(code, arg, P, L, LS, row, meta, tabs, TAB, TB, R, sid, BITS, req, buf, keys, tv):
     """(value, status, arg_lsb) of hls4ml's lookup_table; ``L[j]``: start, base_div, size, first sample, usable."""
     j = code - LUT0
     start, base_div, n, s0 = L[j, 0], L[j, 1], int(L[j, 2]), int(L[j, 3])
@@ -697,7 +711,7 @@ def lut(code, arg, P, L, LS, row, meta, tabs, TAB, TB, R, sid, BITS, req, buf, k
             nbits += 1
         arg_lsb = float(-nbits + 1)
     idx = cadd(x, -start, row, meta) if start != 0 else x
-    idx = mul_const(idx, base_div, row, meta, buf, keys)
+    idx = mul_const(idx, base_div, row, meta, buf, keys, tv)
     idx = quantize(idx, 1, 40, 0, 0, 0, row, meta)
     idx = min_of(max_of(idx, 0.0, row, meta), n - 1.0, row, meta)
     lo, hi = int(idx[LO]), int(idx[HI])
@@ -737,17 +751,28 @@ def _needed(roots, done, CH0, CHN, CH, mark, stamp):
 
 
 @njit(cache=True)
-def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN, EDGE, R, BITS, ERR, done, mark, pend, stamp,
+def needed(roots, done, CH0, CHN, CH, mark, stamp):
+    """Ids of the nodes below ``roots`` not evaluated yet, ascending (what ``forward`` must evaluate)."""
+    return _needed(roots, done, CH0, CHN, CH, mark, stamp)
+
+
+@njit(cache=True)
+def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN, EDGE, R, BITS, ERR, done, pend, stamp,
             meta, keys, tabs, TAB, TB, fconst, native_max, REQS):
-    """Evaluates every node below ``roots`` not done yet, in id order. Returns 0 when all are done; else the
-    number of requests written to ``REQS`` (rows: kind, node, op code, arguments): those nodes and the ones
-    above them wait (``pend``) until Python has answered and calls again; -1 when the multiplier or ROM-bit
-    arrays must grow first."""
-    order = _needed(roots, done, CH0, CHN, CH, mark, stamp)
+    """Evaluates the nodes of ``order`` (ascending ids, from ``needed``) not done yet. Returns 0 when all are
+    done; else the number of requests written to ``REQS`` (rows: kind, node, op code, arguments): those
+    nodes and the ones above them wait (``pend``) until Python has answered and calls again with the same
+    ``order``; -1 when the multiplier or ROM-bit arrays must grow first."""
     buf = np.empty(80)
+    tv = np.empty((80, 8))
+    rowbuf = np.empty(N_FIELDS)
+    lsbuf = np.empty(64)
+    sufbuf = np.empty(65)
     window = P[P_WINDOW]
     n_req = 0
     for s in order:
+        if done[s]:
+            continue
         op = OP[s]
         c0, nk = CH0[s], CHN[s]
         waiting = False
@@ -775,8 +800,8 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             V[s, LO] = np.nan
             done[s] = True
             continue
-        kids = [(V[CH[e], 0], V[CH[e], 1], V[CH[e], 2], V[CH[e], 3], V[CH[e], 4], V[CH[e], 5], V[CH[e], 6]) for e in range(c0, c0 + nk)]
-        row = np.zeros(N_FIELDS)
+        row = rowbuf
+        row[:] = 0.0
         m0, b0 = meta[C_MULT], meta[C_BITS]
         req[1] = s
         status = OK
@@ -792,9 +817,9 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
         if op == NEG:
             EDGE[c0, 2], EDGE[c0, 3] = 0.0, INF
         elif op == ADD:
-            lsbs = np.empty(nk + 1)
+            lsbs = lsbuf if nk + 1 <= len(lsbuf) else np.empty(nk + 1)
             for i in range(nk):
-                lsbs[i] = lsb(kids[i])
+                lsbs[i] = lsb(getv(V, CH[c0 + i]))
             nl = nk
             c = CONSTV[s]
             if c == c:
@@ -820,32 +845,33 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
                 out = mkc(Q[s, 1], meta)
                 first = 0
             else:
-                out = kids[0]
+                out = getv(V, CH[c0 + 0])
                 first = 1
             for i in range(first, nk):
-                out = add(out, kids[i], row, meta)
+                out = add(out, getv(V, CH[c0 + i]), row, meta)
             v = out
         elif op == MUL:
             c = CONSTV[s]
-            lsbs = np.empty(nk)
+            lsbs = lsbuf if nk <= len(lsbuf) else np.empty(nk)
             for i in range(nk):
-                lsbs[i] = lsb(kids[i])
-            suffix = np.zeros(nk + 1)
+                lsbs[i] = lsb(getv(V, CH[c0 + i]))
+            suffix = sufbuf if nk + 1 <= len(sufbuf) else np.empty(nk + 1)
+            suffix[nk] = 0.0
             for i in range(nk - 1, -1, -1):
                 suffix[i] = suffix[i + 1] + lsbs[i]
             if c == c and c != 1:
                 cq = Q[s, 2]
                 out = mkc(cq, meta)
                 for i in range(nk):
-                    out, status = mul(out, kids[i], False, suffix[i + 1], row, meta, keys, MS, s, buf)
+                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, keys, MS, s, buf, tv)
                     if status != OK:
                         break
                 v = neg(out, meta) if c < 0 else out
                 c_lsb = -const_f(cq) if cq != 0 else 0
             else:
-                out = kids[0]
+                out = getv(V, CH[c0 + 0])
                 for i in range(1, nk):
-                    out, status = mul(out, kids[i], False, suffix[i + 1], row, meta, keys, MS, s, buf)
+                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, keys, MS, s, buf, tv)
                     if status != OK:
                         break
                 v = out
@@ -856,14 +882,14 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             n_var = 0
             var_i = -1
             for i in range(nk):
-                if kids[i][LO] != kids[i][HI]:
+                if getv(V, CH[c0 + i])[LO] != getv(V, CH[c0 + i])[HI]:
                     n_var += 1
                     var_i = i
             if n_var == 1:
                 factor = 1.0 if c != c else Q[s, 2]
                 for i in range(nk):
-                    if kids[i][LO] == kids[i][HI]:
-                        factor *= abs(kids[i][LO])
+                    if getv(V, CH[c0 + i])[LO] == getv(V, CH[c0 + i])[HI]:
+                        factor *= abs(getv(V, CH[c0 + i])[LO])
                 if factor > 0 and math.log2(factor) % 1 == 0:
                     shift = int(np.rint(math.log2(factor)))
                     for i in range(nk):
@@ -872,24 +898,24 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
                         else:
                             EDGE[c0 + i, 2], EDGE[c0 + i, 3] = 3.0, 0.0
         elif op == NEG:
-            v = neg(kids[0], meta)
+            v = neg(getv(V, CH[c0 + 0]), meta)
         elif op == SQUARE or op == CUBE or op == POW_INT:
             n = 2 if op == SQUARE else 3 if op == CUBE else int(PARAM[s])
-            base = kids[0]
+            base = getv(V, CH[c0 + 0])
             lb = lsb(base)
-            out, status = mul(base, base, True, (n - 2) * lb, row, meta, keys, MS, s, buf)
+            out, status = mul(base, base, True, (n - 2) * lb, row, meta, keys, MS, s, buf, tv)
             for j in range(n - 2):
                 if status != OK:
                     break
-                out, status = mul(out, base, False, (n - 3 - j) * lb, row, meta, keys, MS, s, buf)
+                out, status = mul(out, base, False, (n - 3 - j) * lb, row, meta, keys, MS, s, buf, tv)
             v = out
             EDGE[c0, 0], EDGE[c0, 1] = 0.0, -(n - 1) * lb
         elif op == ABS:
-            v = cast(absval(cast(kids[0], P, row, meta), row, meta), P, row, meta)
+            v = cast(absval(cast(getv(V, CH[c0 + 0]), P, row, meta), row, meta), P, row, meta)
         elif op >= LUT0:
-            v, status, arg_lsb = lut(op, kids[0], P, L, LS, row, meta, tabs, TAB, TB, R, s, BITS, req, buf, keys)
+            v, status, arg_lsb = lut(op, getv(V, CH[c0 + 0]), P, L, LS, row, meta, tabs, TAB, TB, R, s, BITS, req, buf, keys, tv)
         else:
-            arg = kids[0]
+            arg = getv(V, CH[c0 + 0])
             code = op
             if op == SQRT_ABS or op == LOG_ABS or op == POW_ABS:
                 arg = cast(absval(cast(arg, P, row, meta), row, meta), P, row, meta)
@@ -915,7 +941,7 @@ def forward(roots, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
                     EDGE[e, 2], EDGE[e, 3] = 3.0, 0.0
         base_lat = 0.0
         for i in range(nk):
-            base_lat = max(base_lat, kids[i][LAT])
+            base_lat = max(base_lat, getv(V, CH[c0 + i])[LAT])
         row[I_NODE_DELAY] = max(v[LAT] - base_lat, 0.0)
         if v[KEY] == KEY_NONE:
             v = with_key(v, intern_key(keys, 1.0, float(s), 0.0))
@@ -1261,6 +1287,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
     mvals = np.empty(most)
     madd = np.empty(most)
     kh = np.empty(64)
+    cbuf = np.empty(80)
     own = np.empty(6)
     orow = np.empty(N_FIELDS)
     acc = np.empty(N_FIELDS)
@@ -1302,7 +1329,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
                 c = CONSTV[s]
                 if c != -1 and c != 1:
                     qc = Q[s, 2]
-                    digits = csd_digits(qc) if qc != 0 else 0
+                    digits = csd_count(qc, cbuf) if qc != 0 else 0
                     csd += digits
                     pow2 += digits == 1
                     zero += digits == 0
@@ -1670,3 +1697,27 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
 @njit(cache=True)
 def new_postfix_dicts():
     return Dict.empty(node_key_type, types.int64), Dict.empty(list_key_type, types.int64)
+
+
+# -- XGBoost trees -----------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def walk_trees(X, feature, split, left, right, default_left, base):
+    """``trees.TreeEnsemble.predict``: each row down every tree (float32 ``x < split``, NaN the default way),
+    the leaves added in tree order in float32 from the base margin, as XGBoost's CPU predictor does."""
+    n, t = X.shape[0], feature.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        acc = np.float32(base)
+        for k in range(t):
+            node = 0
+            while left[k, node] != node:
+                x = X[i, feature[k, node]]
+                if x != x:
+                    go_left = default_left[k, node]
+                else:
+                    go_left = x < split[k, node]
+                node = left[k, node] if go_left else right[k, node]
+            acc = np.float32(acc + split[k, node])
+        out[i] = acc
+    return out

@@ -64,8 +64,6 @@ N_P = 13
 
 key_type = types.UniTuple(types.float64, 3)
 pair_type = types.UniTuple(types.int64, 2)
-node_key_type = types.UniTuple(types.float64, 4)
-list_key_type = types.UniTuple(types.float64, 2)
 tab_key_type = types.UniTuple(types.float64, 5)
 
 
@@ -1615,17 +1613,58 @@ def _fkey(x):
 
 
 @njit(cache=True)
+def _node_hash(o, param, const, kids, fb, ib):
+    """A hash of a node's key (op, parameter, constant, children ids)."""
+    h = np.uint64(o) * np.uint64(0x9E3779B97F4A7C15)
+    fb[0] = _fkey(param)
+    h = (h ^ np.uint64(ib[0])) * np.uint64(0xBF58476D1CE4E5B9)
+    fb[0] = _fkey(const)
+    h = (h ^ np.uint64(ib[0])) * np.uint64(0x94D049BB133111EB)
+    for c in kids:
+        h = (h ^ np.uint64(c)) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    return h
+
+
+@njit(cache=True)
+def _same_node(sid, o, param, const, kids, OP, PARAM, CONSTV, CH0, CHN, CH):
+    if OP[sid] != o or CHN[sid] != len(kids) or _fkey(PARAM[sid]) != _fkey(param) or _fkey(CONSTV[sid]) != _fkey(const):
+        return False
+    for j in range(len(kids)):
+        if CH[CH0[sid] + j] != kids[j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def rehash(HT, n, OP, PARAM, CONSTV, CH0, CHN, CH):
+    """Puts nodes 0..n-1 into the empty open-addressing table ``HT`` (size a power of two)."""
+    fb = np.empty(1)
+    ib = fb.view(np.int64)
+    mask = np.uint64(len(HT) - 1)
+    for sid in range(n):
+        h = _node_hash(OP[sid], PARAM[sid], CONSTV[sid], CH[CH0[sid]:CH0[sid] + CHN[sid]], fb, ib) & mask
+        while HT[h] >= 0:
+            h = (h + np.uint64(1)) & mask
+        HT[h] = sid
+
+
+@njit(cache=True)
 def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB, counts,
-                   node_keys, list_keys, roots, errs, stack):
+                   HT, roots, errs, stack):
     """Hash-conses expressions given in postfix form (node i: ``op[i]``, ``param[i]``, ``const[i]`` as in
     ``dag.NodeTable``, and ``nkids[i]`` children: the subtrees just before it, first child first) into the
-    node arrays, from expression ``first`` on; expression k is nodes ``expr0[k]:expr0[k + 1]``. Writes each
-    root id (or -1 and an error code). ``counts``: nodes and edges in the arrays. Returns the index of the
-    first expression not done: less than the number of expressions when the arrays must grow first."""
+    node arrays, from expression ``first`` on; expression k is nodes ``expr0[k]:expr0[k + 1]``. ``HT`` is an
+    open-addressing table of node ids (-1: empty) kept at most half full. Writes each root id (or -1 and an
+    error code). ``counts``: nodes and edges in the arrays. Returns the index of the first expression not
+    done: less than the number of expressions when the arrays or ``HT`` must grow first."""
     n_expr = len(expr0) - 1
+    fb = np.empty(1)
+    ib = fb.view(np.int64)
+    mask = np.uint64(len(HT) - 1)
     for k in range(first, n_expr):
         a, b = expr0[k], expr0[k + 1]
-        if counts[0] + (b - a) > len(OP) or counts[1] + (b - a) > len(CH):
+        if counts[0] + (b - a) > len(OP) or counts[1] + (b - a) > len(CH) or 2 * (counts[0] + (b - a)) > len(HT):
             return k
         top = 0
         err = PF_OK if b > a else PF_EMPTY
@@ -1652,21 +1691,15 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
             if nk > top:
                 err = PF_STACK
                 break
-            # the children list, as cons cells (first child, rest)
-            lid = 0
-            for j in range(nk):
-                c = stack[top - 1 - j]  # the last child is on top
-                key2 = (float(c), float(lid))
-                if key2 in list_keys:
-                    lid = list_keys[key2]
-                else:
-                    nl = len(list_keys) + 1
-                    list_keys[key2] = nl
-                    lid = nl
-            key = (float(o), _fkey(param[i]), _fkey(const[i]), float(lid))
-            if key in node_keys:
-                sid = node_keys[key]
-            else:
+            kids = stack[top - nk:top]
+            h = _node_hash(o, param[i], const[i], kids, fb, ib) & mask
+            sid = -1
+            while HT[h] >= 0:
+                if _same_node(HT[h], o, param[i], const[i], kids, OP, PARAM, CONSTV, CH0, CHN, CH):
+                    sid = HT[h]
+                    break
+                h = (h + np.uint64(1)) & mask
+            if sid < 0:
                 sid = counts[0]
                 e0 = counts[1]
                 OP[sid], PARAM[sid], CONSTV[sid] = o, param[i], const[i]
@@ -1674,7 +1707,7 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
                 size = 1.0 + (1.0 if (has_c and (o == ADD or o == MUL)) else 0.0)
                 height = 0.0
                 for j in range(nk):
-                    c = stack[top - nk + j]
+                    c = kids[j]
                     CH[e0 + j] = c
                     size += SIZE[c]
                     height = max(height, HEIGHT[c])
@@ -1683,7 +1716,7 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
                 counts[0] = sid + 1
                 counts[1] = e0 + nk
                 node_struct_fill(sid, sid + 1, OP, PARAM, CONSTV, CHN, CH0, CH, NB, TREEB)
-                node_keys[key] = sid
+                HT[h] = sid
             top -= nk
             stack[top] = sid
             top += 1
@@ -1692,11 +1725,6 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
         errs[k] = err
         roots[k] = stack[0] if err == PF_OK else -1
     return n_expr
-
-
-@njit(cache=True)
-def new_postfix_dicts():
-    return Dict.empty(node_key_type, types.int64), Dict.empty(list_key_type, types.int64)
 
 
 # -- XGBoost trees -----------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ them feature for feature); ``FeatureExtractor`` hands its batches here unless bu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 

@@ -15,12 +15,17 @@ One row per design, in four groups (``FEATURE_GROUPS``):
 
 Everything per subtree is cached (by node id, precision and LUT specs, and calibration), so repeated
 subexpressions -- the normal case inside a search -- cost a dictionary lookup.
+
+Two engines compute the same numbers: the Python walks in this module and ``fixedpoint`` (the readable
+reference, ``engine='python'``) and their compiled form (``kernels`` through ``fastpath``, the default),
+which works over whole batches of arrays. ``tests/test_costmodel_kernels.py`` holds them equal.
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -89,6 +94,9 @@ class FeatureExtractor:
         self.engine = engine
         self._compiled = None
         self._postfix = None
+        # the compiled path keeps arrays that grow between kernel calls: one batch at a time (a search may
+        # cost individuals from several threads)
+        self._lock = threading.RLock()
         self.table = table if table is not None else dag.NodeTable()
         self.datapath = Datapath(self.table)
         self._ctx: dict[tuple, Context] = {}
@@ -371,10 +379,7 @@ class FeatureExtractor:
                 float(sum(s.table_size for s in design.luts))]
         return head + dag_part + self.cal_row(design, roots, costs) + self.dp_row(design, roots)
 
-    def matrix(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> np.ndarray:
-        """Feature matrix (n_designs x len(FEATURES)), float64. A design whose features cannot be computed
-        (e.g. a LUT range that does not fit its precision: no firmware either) gets a NaN row and its
-        message in ``self.errors[i]``."""
+    def _matrix_unlocked(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> np.ndarray:
         self._begin_batch()
         intern = self.table.intern
         jobs = []
@@ -388,7 +393,7 @@ class FeatureExtractor:
             jobs.append((Job(d.precision, d.luts, d.clock_period_ns, d.n_inputs), roots))
         if gc_on:
             gc.enable()
-        return self.matrix_jobs(jobs, calibration)
+        return self._matrix_jobs_unlocked(jobs, calibration)
 
     def expression_jobs(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
                         clock_period_ns: float = 5.0) -> list[tuple[Job, tuple[int, ...]]]:
@@ -431,11 +436,10 @@ class FeatureExtractor:
             self._struct[key] = hit  # type: ignore[index]
         return hit
 
-    def expression_matrix(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
-                          clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
-        """``matrix_jobs(expression_jobs(...))``: the feature rows of single-output designs, one per expression."""
+    def _expression_matrix_unlocked(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
+                                    clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
         if self.engine == 'python':
-            return self.matrix_jobs(self.expression_jobs(exprs, precision, luts, clock_period_ns), calibration)
+            return self._matrix_jobs_unlocked(self.expression_jobs(exprs, precision, luts, clock_period_ns), calibration)
         self._begin_batch()
         intern = self.table.intern
         enabled = gc.isenabled()
@@ -447,10 +451,8 @@ class FeatureExtractor:
             if enabled:
                 gc.enable()
 
-    def postfix_matrix(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (), clock_period_ns: float = 5.0,
-                       calibration: CalibrationSet | None = None) -> np.ndarray:
-        """``expression_matrix`` of expressions given as a ``postfix.Postfix`` batch: interned and costed in
-        compiled code only. A malformed expression gets a NaN row and its reason in ``self.errors``."""
+    def _postfix_matrix_unlocked(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (),
+                                 clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
         from .fastpath import CompiledFeatures
         from .postfix import POSTFIX_ERRORS, PostfixTable
 
@@ -491,7 +493,7 @@ class FeatureExtractor:
         except LookupError:
             return None
 
-    def matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
+    def _matrix_jobs_unlocked(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
         if self.engine == 'compiled':
             out, self.errors = self.compiled.jobs(jobs, calibration)
             return out
@@ -551,6 +553,31 @@ class FeatureExtractor:
                     continue
             out[i] = row
         return out
+
+    def matrix(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> np.ndarray:
+        """Feature matrix (n_designs x len(FEATURES)), float64. A design whose features cannot be computed
+        (e.g. a LUT range that does not fit its precision: no firmware either) gets a NaN row and its
+        message in ``self.errors[i]``."""
+        with self._lock:
+            return self._matrix_unlocked(designs, calibration)
+
+    def expression_matrix(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
+                          clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
+        """``matrix_jobs(expression_jobs(...))``: the feature rows of single-output designs, one per expression."""
+        with self._lock:
+            return self._expression_matrix_unlocked(exprs, precision, luts, clock_period_ns, calibration)
+
+    def postfix_matrix(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (), clock_period_ns: float = 5.0,
+                       calibration: CalibrationSet | None = None) -> np.ndarray:
+        """``expression_matrix`` of expressions given as a ``postfix.Postfix`` batch: interned and costed in
+        compiled code only. A malformed expression gets a NaN row and its reason in ``self.errors``."""
+        with self._lock:
+            return self._postfix_matrix_unlocked(batch, precision, luts, clock_period_ns, calibration)
+
+    def matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
+        """Feature rows of (job, output roots) pairs (see ``matrix``)."""
+        with self._lock:
+            return self._matrix_jobs_unlocked(jobs, calibration)
 
     def features(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> pd.DataFrame:
         return pd.DataFrame(self.matrix(designs, calibration), columns=list(FEATURES))

@@ -163,3 +163,26 @@ def test_malformed_postfix_expressions_get_nan_rows_and_reasons():
     assert 'one root' in fx.errors[3] and 'operator code' in fx.errors[4] and 'parameter' in fx.errors[5]
     with pytest.raises(ExpressionError, match='offsets'):
         Postfix(np.array([V]), np.array([0.0]), np.array([nan]), np.array([0]), np.array([0, 2]))
+
+
+def test_threads_sharing_an_extractor_get_the_reference_rows():
+    """A search may cost individuals from several threads; the compiled stores grow between kernel calls."""
+    import threading
+
+    cfg = GeneratorConfig(max_outputs=1, p_custom_lut=0.0)
+    exprs = [d.outputs[0] for d in generate_designs(240, 31, cfg)]
+    p = Precision.parse('ap_fixed<16,6>')
+    ref = FeatureExtractor(engine='python').expression_matrix(exprs, p)
+    fx = FeatureExtractor()
+    out = np.full_like(ref, -1.0)
+
+    def work(k):
+        for i in range(k, len(exprs), 4):
+            out[i] = fx.expression_matrix([exprs[i]], p)[0]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _same(ref, out, 'threads')

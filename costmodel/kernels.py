@@ -15,9 +15,14 @@ which operand of a multiplier is which child: here every value made gets a fresh
 passed through unchanged keeps its id. Multiplier keys (what Yosys' opt_merge merges) are interned
 into integer ids in a typed dict.
 
-Anything the kernels cannot do themselves -- evaluating a math function over a ROM's address range --
-is asked of Python: the forward pass stops before the node, returns the request, and is called again
-once the answer is in the table cache. Tables are few and cached, so this is rare after warm-up.
+Anything the kernels cannot do themselves -- evaluating a math function over a ROM's address range, with
+numpy's own functions so that the contents are the reference's to the bit -- is asked of Python: the
+forward pass writes the request, leaves that node and the nodes above it for later, goes on with the
+others, and is called again once Python has put the answers in the store's table cache. Tables are few
+and cached, so this is rare after warm-up.
+
+Numba caches compiled functions on disk (``cache=True``) but cannot cache recursive ones: the reference's
+recursions (``quantize``, ``_tiles``, the per-subtree memos) are loops or fixed-depth calls here.
 """
 
 from __future__ import annotations
@@ -63,7 +68,6 @@ P_STEP, P_QLO, P_QHI, P_SPAN, P_QRND, P_QOVER = range(7, 13)
 N_P = 13
 
 key_type = types.UniTuple(types.float64, 3)
-pair_type = types.UniTuple(types.int64, 2)
 tab_key_type = types.UniTuple(types.float64, 5)
 
 
@@ -80,11 +84,6 @@ def const_f(c):
         n >>= 1
         tz += 1
     return max(-32, min(32, 53 - tz - e))
-
-
-@njit(cache=True)
-def is_const(v):
-    return v[LO] == v[HI]
 
 
 @njit(cache=True)
@@ -143,12 +142,6 @@ def csd_count(c, out):
             out[k] = two * bit * s
             k += 1
     return k
-
-
-@njit(cache=True)
-def csd_digits(c):
-    buf = np.empty(80)
-    return csd_count(c, buf)
 
 
 @njit(cache=True)
@@ -731,8 +724,8 @@ FUNC0, LUT0, N_OPS = 11, 24, 33
 
 
 @njit(cache=True)
-def _needed(roots, done, CH0, CHN, CH, mark, stamp):
-    """Ids of the nodes below ``roots`` not evaluated yet, ascending."""
+def needed(roots, done, CH0, CHN, CH, mark, stamp):
+    """Ids of the nodes below ``roots`` not evaluated yet, ascending (what ``forward`` must evaluate)."""
     stack = [np.int64(r) for r in roots]
     out = []
     while stack:
@@ -746,12 +739,6 @@ def _needed(roots, done, CH0, CHN, CH, mark, stamp):
     arr = np.array(out, dtype=np.int64)
     arr.sort()
     return arr
-
-
-@njit(cache=True)
-def needed(roots, done, CH0, CHN, CH, mark, stamp):
-    """Ids of the nodes below ``roots`` not evaluated yet, ascending (what ``forward`` must evaluate)."""
-    return _needed(roots, done, CH0, CHN, CH, mark, stamp)
 
 
 @njit(cache=True)

@@ -9,6 +9,7 @@ them feature for feature); ``FeatureExtractor`` hands its batches here unless bu
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +36,34 @@ def _check_codes() -> None:
             raise RuntimeError(f'costmodel.kernels: op code of {name!r} is {c[name]}, kernels assume {code}')
     if min(dag.LUT_CODES) != K.LUT0 or len(dag.OPS) != K.N_OPS or min(dag.FUNC_CODES) != K.FUNC0:  # pragma: no cover
         raise RuntimeError('costmodel.kernels: the operator table changed; update the op codes in kernels.py')
+
+
+@dataclass
+class _CostMemo:
+    """One calibration entry's costs in one context: the per-operator table for ``kernels.own_cost`` and the
+    per-node memos of the critical path (``cp``) and the tree-summed costs (``tree``), NaN until computed."""
+
+    costs: OperatorCosts | None
+    table: np.ndarray
+    latency_only: bool
+    cp: np.ndarray
+    tree: np.ndarray
+
+    def grow(self, n: int) -> None:
+        if self.costs is not None and len(self.cp) < n:
+            self.cp = _grown(self.cp, n, np.nan)
+            self.tree = _grown(self.tree, n, np.nan)
+
+
+@dataclass
+class _RowCache:
+    """Rows already computed for single-output designs in one setting, by root id (-1: none yet)."""
+
+    costs: OperatorCosts | None
+    index: np.ndarray = field(default_factory=lambda: np.full(1024, -1, np.int64))
+    rows: np.ndarray = field(default_factory=lambda: np.zeros((64, 0)))
+    n: int = 0
+    errors: dict[int, str] = field(default_factory=dict)
 
 
 class _Store:
@@ -79,7 +108,7 @@ class _Store:
         self.keys, self.tabs, self.fconst = K.new_dicts()
         self.reqs = np.zeros((256, 8))  # the forward pass's requests (see kernels.forward)
         self.stamp = 0
-        self.cal: dict[int, tuple] = {}
+        self.cal: dict[int, _CostMemo] = {}
 
     def _alloc_nodes(self, cap: int) -> None:
         old = {name: getattr(self, name, None) for name in ('V', 'ROWS', 'MN', 'R', 'ERR', 'done', 'mark', 'pend', 'hstamp', 'Q', 'high',
@@ -102,8 +131,7 @@ class _Store:
             for name, arr in old.items():
                 getattr(self, name)[: len(arr)] = arr
         for memo in getattr(self, 'cal', {}).values():
-            memo[3] = _grown(memo[3], cap, np.nan)
-            memo[4] = _grown(memo[4], cap, np.nan)
+            memo.grow(cap)
 
     def sync(self, na: dag.NodeArrays) -> None:
         """Room for the nodes the table has gained."""
@@ -182,15 +210,16 @@ class _Store:
                 self.answer(req)
         raise RuntimeError('costmodel.kernels: the forward pass did not finish')  # pragma: no cover
 
-    def cost_memo(self, costs: OperatorCosts | None) -> list:
-        """[costs, CT, latency_only, CPM, TREEC] for a calibration's operator costs in this context."""
+    def cost_memo(self, costs: OperatorCosts | None) -> _CostMemo:
+        """The memo of a calibration entry's operator costs in this context (an empty one for None)."""
         if costs is None:
-            return [None, np.zeros((0, 6)), False, np.zeros(1), np.zeros((1, 5))]
+            return _CostMemo(None, np.zeros((0, 6)), False, np.zeros(1), np.zeros((1, 5)))
         hit = self.cal.get(id(costs))
-        if hit is not None and hit[0] is costs:
+        if hit is not None and hit.costs is costs:
+            hit.grow(len(self.V))
             return hit
-        memo = [costs, cost_table(costs, self.ctx), bool(costs.latency_only), np.full(len(self.V), np.nan),
-                np.full((len(self.V), 5), np.nan)]
+        memo = _CostMemo(costs, cost_table(costs, self.ctx), bool(costs.latency_only), np.full(len(self.V), np.nan),
+                         np.full((len(self.V), 5), np.nan))
         self.cal[id(costs)] = memo
         return memo
 
@@ -239,7 +268,7 @@ class CompiledFeatures:
         self.table = extractor.table if table is None else table
         self._stores: dict[tuple, _Store] = {}
         self._generation = self.table.generation
-        self._row_caches: dict[tuple, list] = {}
+        self._row_caches: dict[tuple, _RowCache] = {}
         self.n_head, self.n_dag, self.n_cal = len(DESIGN_FEATURES), len(DAG_FEATURES), len(CAL_FEATURES)
         self.n_features = len(FEATURES)
         self.kind_col = np.full(len(dag.OPS), -1, np.int64)
@@ -273,16 +302,13 @@ class CompiledFeatures:
         if len(st.Y) < len(st.MS):
             st.Y = np.zeros((len(st.MS), 2))
         memo = st.cost_memo(costs)
-        if costs is not None and len(memo[3]) < len(st.V):
-            memo[3] = _grown(memo[3], len(st.V), np.nan)
-            memo[4] = _grown(memo[4], len(st.V), np.nan)
         given = {s.name: s.table_size for s in luts}
         lut_given = np.array([given.get(n, 0) for n in _LUT_NAMES], np.float64)
         errs = np.zeros(len(roots0) - 1, np.int64)
         st.stamp = K.design_rows(roots, roots0, clock, expr_mode, head, errs, self.n_head, self.n_dag, self.n_cal, self.kind_col,
                                  lut_given, self.lut_default, na.op, na.param, na.const, na.ch0, na.chn, na.ch, na.size,
                                  na.height, na.nb, na.treeb, st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS,
-                                 st.ERR, st.meta, st.Y, memo[1], memo[2], memo[3], memo[4], st.mark, st.hstamp, st.high, st.low,
+                                 st.ERR, st.meta, st.Y, memo.table, memo.latency_only, memo.cp, memo.tree, st.mark, st.hstamp, st.high, st.low,
                                  st.widths, st.need, st.stamp)
         errors = {int(i): st.lut_errors.get(int(errs[i]), 'a LUT table cannot be laid out at this precision')
                   for i in np.flatnonzero(errs)}
@@ -298,28 +324,29 @@ class CompiledFeatures:
         self._sync()
         key = (ctx.key, luts, clock_period_ns, id(costs))
         cache = self._row_caches.get(key)
-        if cache is None or cache[0] is not costs:
-            cache = self._row_caches[key] = [costs, np.full(1024, -1, np.int64), np.zeros((64, self.n_features)), 0, {}]
-        if len(cache[1]) < self.table.arrays().n:
-            cache[1] = _grown(cache[1], max(2 * len(cache[1]), self.table.arrays().n), -1)
-        idx = cache[1][roots]
+        if cache is None or cache.costs is not costs:
+            cache = self._row_caches[key] = _RowCache(costs, rows=np.zeros((64, self.n_features)))
+        n_nodes = self.table.arrays().n
+        if len(cache.index) < n_nodes:
+            cache.index = _grown(cache.index, max(2 * len(cache.index), n_nodes), -1)
+        idx = cache.index[roots]
         miss = idx < 0
         if miss.any():
             new = np.unique(roots[miss])
             head = precision_head(precision, clock_period_ns, len(new))
             rows, errors = self.rows(ctx, new, np.arange(len(new) + 1), head, np.full(len(new), float(clock_period_ns)), costs,
                                      True, luts)
-            n0 = cache[3]
-            if n0 + len(new) > len(cache[2]):
-                cache[2] = _grown(cache[2], max(2 * len(cache[2]), n0 + len(new)), 0.0)
-            cache[2][n0 : n0 + len(new)] = rows
-            cache[1][new] = np.arange(n0, n0 + len(new))
-            cache[3] = n0 + len(new)
+            n0 = cache.n
+            if n0 + len(new) > len(cache.rows):
+                cache.rows = _grown(cache.rows, max(2 * len(cache.rows), n0 + len(new)), 0.0)
+            cache.rows[n0 : n0 + len(new)] = rows
+            cache.index[new] = np.arange(n0, n0 + len(new))
+            cache.n = n0 + len(new)
             for i, msg in errors.items():
-                cache[4][n0 + i] = msg
-            idx = cache[1][roots]
-        out = cache[2][idx]
-        self.fx.errors = {i: cache[4][j] for i, j in enumerate(idx.tolist()) if j in cache[4]} if cache[4] else {}
+                cache.errors[n0 + i] = msg
+            idx = cache.index[roots]
+        out = cache.rows[idx]
+        self.fx.errors = {i: cache.errors[j] for i, j in enumerate(idx.tolist()) if j in cache.errors} if cache.errors else {}
         return out
 
     def jobs(self, jobs, calibration) -> tuple[np.ndarray, dict[int, str]]:

@@ -244,6 +244,15 @@ class _Descendants:
         return hit
 
 
+def grown(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
+    """``a`` with at least ``n`` rows: the same array when it has them, else a copy padded with ``fill``."""
+    if len(a) >= n:
+        return a
+    new = np.full((n, *a.shape[1:]), fill, a.dtype)
+    new[: len(a)] = a
+    return new
+
+
 class NodeArrays:
     """``NodeTable``'s columns as arrays for the compiled kernels (``costmodel.kernels``): ``op``, ``param``,
     ``const``, ``size``, ``height``; children as ``ch[ch0[s] : ch0[s] + chn[s]]``; ``nb`` and ``treeb``: the
@@ -272,14 +281,9 @@ class NodeArrays:
         if n > len(self.op):
             cap = max(2 * len(self.op), n)
             for name in ('op', 'param', 'const', 'ch0', 'chn', 'size', 'height', 'nb', 'treeb'):
-                old = getattr(self, name)
-                new = np.zeros(cap, old.dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
+                setattr(self, name, grown(getattr(self, name), cap))
         if n_edges > len(self.ch):
-            new = np.zeros(max(2 * len(self.ch), n_edges), np.int64)
-            new[: self.n_edges] = self.ch[: self.n_edges]
-            self.ch = new
+            self.ch = grown(self.ch, max(2 * len(self.ch), n_edges))
 
     def extend(self, t: NodeTable) -> None:
         from .kernels import node_struct_fill
@@ -302,4 +306,4 @@ class NodeArrays:
         node_struct_fill(n0, n, self.op, self.param, self.const, self.chn, self.ch0, self.ch, self.nb, self.treeb)
 
 
-__all__ = ['NodeArrays', 'NodeTable', 'OPS', 'OP_CODE']
+__all__ = ['NodeArrays', 'NodeTable', 'OPS', 'OP_CODE', 'grown']

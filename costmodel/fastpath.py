@@ -19,7 +19,8 @@ from hls_gen.operators import LUT_FUNCTIONS
 from . import dag
 from . import kernels as K
 from .calibration import OperatorCosts
-from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _apply, _layout, _saturate
+from .dag import grown as _grown
+from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _layout, native_contents, native_value
 
 _LUT_NAMES = tuple(sorted(LUT_FUNCTIONS))
 _OVER = {'AP_WRAP': 0, 'AP_SAT': 1, 'AP_SAT_SYM': 2}
@@ -96,7 +97,6 @@ class _Store:
             samples.append(smp)
             off += len(smp)
         self.LS = np.concatenate(samples) if samples else np.zeros(1)
-        self.n = 0
         self._alloc_nodes(1024)
         self.EDGE = np.zeros((2048, K.E_COLS))
         self.MS = np.zeros((1024, K.M_COLS))
@@ -140,7 +140,6 @@ class _Store:
             self._alloc_nodes(max(2 * len(self.V), n))
         if na.n_edges > len(self.EDGE):
             self.EDGE = _grown(self.EDGE, max(2 * len(self.EDGE), na.n_edges), 0.0)
-        self.n = n
 
     # -- answers to the forward pass's requests ---------------------------------------------------------
     def answer(self, req: np.ndarray) -> None:
@@ -152,15 +151,13 @@ class _Store:
             param, x = float(req[3]), float(req[4])
             key = (float(code), 0.0 if math.isnan(param) else param, x)
             if not K.fconst_has(self.fconst, *key):
-                K.fconst_put(self.fconst, *key, float(_saturate(np.array([_apply(dag.OPS[code], param, np.array([x]))[0]]), prec)[0]))
+                K.fconst_put(self.fconst, *key, native_value(dag.OPS[code], param, x, prec))
             return
         if kind == K.NEED_NATIVE:
             param, lo, hi, step = (float(v) for v in req[3:7])
             key = (float(code), 0.0 if math.isnan(param) else param, lo, hi, step)
             if not K.tab_has(self.tabs, *key):
-                n = int(round((hi - lo) / step)) + 1
-                grid = lo + np.arange(n) * step
-                self._put_table(key, K.table_range(_saturate(_apply(dag.OPS[code], param, grid), prec)))
+                self._put_table(key, K.table_range(native_contents(dag.OPS[code], param, lo, hi, step, prec)))
             return
         if kind == K.NEED_LUT:
             lo, hi, stride = (int(v) for v in req[3:6])
@@ -222,14 +219,6 @@ class _Store:
                          np.full((len(self.V), 5), np.nan))
         self.cal[id(costs)] = memo
         return memo
-
-
-def _grown(a: np.ndarray, n: int, fill: float) -> np.ndarray:
-    if len(a) >= n:
-        return a
-    new = np.full((n, *a.shape[1:]), fill, a.dtype)
-    new[: len(a)] = a
-    return new
 
 
 def cost_table(costs: OperatorCosts, ctx: Context) -> np.ndarray:
@@ -297,8 +286,7 @@ class CompiledFeatures:
         (rows, {row: error message})."""
         na = self._sync()
         st = self.store(ctx)
-        st.forward(na, roots)
-        st.sync(na)
+        st.forward(na, roots)  # makes room for the table's new nodes first
         if len(st.Y) < len(st.MS):
             st.Y = np.zeros((len(st.MS), 2))
         memo = st.cost_memo(costs)
@@ -352,6 +340,8 @@ class CompiledFeatures:
     def jobs(self, jobs, calibration) -> tuple[np.ndarray, dict[int, str]]:
         """``FeatureExtractor.matrix_jobs``: designs grouped by context and calibration entry, one kernel call
         per group."""
+        from .features import lut_columns, precision_columns
+
         out = np.full((len(jobs), self.n_features), np.nan)
         errors: dict[int, str] = {}
         groups: dict[tuple, list[int]] = {}
@@ -377,11 +367,8 @@ class CompiledFeatures:
             head = np.zeros((len(members), self.n_features))
             for q, i in enumerate(members):
                 job = jobs[i][0]
-                p = job.precision
                 head[q, 1] = job.n_inputs
-                head[q, 3:12] = (p.width, p.integer, p.fractional, float(p.signed), float(p.rounding != 'AP_TRN'),
-                                 float(p.overflow != 'AP_WRAP'), job.clock_period_ns, len(job.luts),
-                                 float(sum(s.table_size for s in job.luts)))
+                head[q, 3:12] = (*precision_columns(job.precision, job.clock_period_ns), *lut_columns(job.luts))
             clock = np.array([jobs[i][0].clock_period_ns for i in members], np.float64)
             rows, errs = self.rows(ctx, roots, roots0, head, clock, costs, False)
             out[members] = rows
@@ -392,12 +379,10 @@ class CompiledFeatures:
 
 def precision_head(precision: Precision, clock_period_ns: float, n: int) -> np.ndarray:
     """A feature matrix of ``n`` rows with the precision and clock columns of the design group filled."""
-    from .features import FEATURES
+    from .features import FEATURES, precision_columns
 
-    p = precision
     head = np.zeros((n, len(FEATURES)))
-    head[:, 3:10] = (p.width, p.integer, p.fractional, float(p.signed), float(p.rounding != 'AP_TRN'),
-                     float(p.overflow != 'AP_WRAP'), clock_period_ns)
+    head[:, 3:10] = precision_columns(precision, clock_period_ns)
     return head
 
 

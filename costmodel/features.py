@@ -374,9 +374,7 @@ class FeatureExtractor:
         roots = self.roots(design) if roots is None else roots
         p = design.precision
         dag_part, n_vars = self.dag_row(design, roots)
-        head = [len(roots), design.n_inputs, n_vars, p.width, p.integer, p.fractional, float(p.signed),
-                float(p.rounding != 'AP_TRN'), float(p.overflow != 'AP_WRAP'), design.clock_period_ns, len(design.luts),
-                float(sum(s.table_size for s in design.luts))]
+        head = [len(roots), design.n_inputs, n_vars, *precision_columns(p, design.clock_period_ns), *lut_columns(design.luts)]
         return head + dag_part + self.cal_row(design, roots, costs) + self.dp_row(design, roots)
 
     def _matrix_unlocked(self, designs: Sequence[Design], calibration: CalibrationSet | None = None) -> np.ndarray:
@@ -533,10 +531,7 @@ class FeatureExtractor:
                 if calibration is not None:
                     key = (job.precision, job.clock_period_ns)
                     if key not in cal_cache:
-                        try:
-                            cal_cache[key] = calibration.for_precision(job.precision, job.clock_period_ns)
-                        except LookupError:
-                            cal_cache[key] = None
+                        cal_cache[key] = self._costs(calibration, job.precision, job.clock_period_ns)
                     costs = cal_cache[key]
                 cal_key = -1 if costs is None else self._cal_key(costs)
                 jid = local[id(job)] = jid * 4096 + cal_key + 1
@@ -585,6 +580,17 @@ class FeatureExtractor:
     def datapath_features(self, designs: Sequence[Design]) -> pd.DataFrame:
         """Only what the open backend's analytic model reads (no calibration needed)."""
         return self.features(designs, None)
+
+
+def precision_columns(p: Precision, clock_period_ns: float) -> tuple[float, ...]:
+    """The design group's precision and clock columns (width .. clock_period_ns)."""
+    return (p.width, p.integer, p.fractional, float(p.signed), float(p.rounding != 'AP_TRN'), float(p.overflow != 'AP_WRAP'),
+            clock_period_ns)
+
+
+def lut_columns(luts: Sequence[LutSpec]) -> tuple[float, float]:
+    """The design group's LUT columns (n_lut_specs, lut_table_entries)."""
+    return len(luts), float(sum(s.table_size for s in luts))
 
 
 _DEFAULT_SPECS: dict[str, LutSpec] = {}

@@ -883,8 +883,7 @@ class Datapath:
         x = self.cast(arg, ctx, rec)
         prec = ctx.precision
         if x.is_const:
-            y = _saturate(np.array([_apply(name, param, np.array([x.lo]))[0]]), prec)[0]
-            return const(float(y))
+            return const(native_value(name, param, x.lo, prec))
         k, i, f = kif(x)
         while k + i + f > NATIVE_MAX_ADDRESS_BITS and f > -i:
             f -= 1
@@ -895,9 +894,7 @@ class Datapath:
         key = ('native', name, param, x.lo, x.hi, x.step, ctx.key[:5])
         out = self._tables.get(key)
         if out is None:
-            n = int(round((x.hi - x.lo) / x.step)) + 1
-            grid = x.lo + np.arange(n) * x.step
-            out = _table_range(_saturate(_apply(name, param, grid), prec))
+            out = _table_range(native_contents(name, param, x.lo, x.hi, x.step, prec))
             self._tables[key] = out
         return self.rom(x, out, rec, lut=False)
 
@@ -933,6 +930,17 @@ def _apply(name: str, param: float, x: np.ndarray) -> np.ndarray:
         if name == 'pow_abs':
             return np.abs(x) ** param
         return float_function(name)(x)
+
+
+def native_value(name: str, param: float, x: float, prec: Precision) -> float:
+    """What a native function's ROM holds at the constant argument ``x``."""
+    return float(_saturate(np.array([_apply(name, param, np.array([x]))[0]]), prec)[0])
+
+
+def native_contents(name: str, param: float, lo: float, hi: float, step: float, prec: Precision) -> np.ndarray:
+    """A native function's ROM contents over the addresses lo, lo + step, ..., hi."""
+    n = int(round((hi - lo) / step)) + 1
+    return _saturate(_apply(name, param, lo + np.arange(n) * step), prec)
 
 
 def _saturate(v: np.ndarray, prec: Precision) -> np.ndarray:

@@ -21,6 +21,7 @@ boosters. Usage::
     python benchmarks/predict_speed.py [--n 2000] [--generations 10] [--repeat 1] [--json]
 
 ``--repeat N`` runs everything N times and reports each figure's median (this machine's speed drifts).
+``--breakdown`` prints instead where a cold postfix batch's time goes (interning, forward pass, walks).
 """
 
 from __future__ import annotations
@@ -137,13 +138,51 @@ def run(n: int, generations: int, seed: int = 0) -> dict:
     return results
 
 
+def breakdown(n: int, seed: int = 0) -> dict:
+    """Where a cold postfix batch's time goes, per expression (analytic model): compiled interning, the
+    forward pass (and within it, Python computing ROM contents for new address ranges), the feature walks."""
+    from costmodel.features import Job
+    from costmodel.fastpath import precision_head
+    from costmodel.postfix import Postfix
+    from hls_gen import Precision
+
+    m = fresh_model('analytic')
+    m.predict_postfix(Postfix.from_expressions(population(200, seed + 9)), PRECISION)  # compiled kernels, tables
+    cold = Postfix.from_expressions(population(n, seed + 1))
+    table, compiled = m.extractor._postfix
+    p = Precision.parse(PRECISION)
+    ctx = m.extractor.context(Job(p, (), 5.0, 1))
+    st = compiled.store(ctx)
+    spent = [0.0]
+    answer = st.answer
+
+    def timed_answer(req):
+        t0 = time.perf_counter()
+        answer(req)
+        spent[0] += time.perf_counter() - t0
+
+    st.answer = timed_answer
+    t_intern = timed(lambda: table.intern(cold))
+    roots, _ = table.intern(cold)  # all known now: the same roots
+    t_forward = timed(lambda: st.forward(table.arrays(), roots))
+    t_rows = timed(lambda: compiled.rows(ctx, roots, np.arange(n + 1), precision_head(p, 5.0, n), np.full(n, 5.0), None, True))
+    us = 1e6 / n
+    return {'n': n, 'nodes_per_expression': round(len(cold.op) / n, 1), 'intern_us': round(t_intern * us, 1),
+            'intern_ns_per_node': round(t_intern * 1e9 / len(cold.op)), 'forward_us': round(t_forward * us, 1),
+            'forward_rom_contents_us': round(spent[0] * us, 1), 'walks_us': round(t_rows * us, 1)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=2000)
     ap.add_argument('--generations', type=int, default=10)
     ap.add_argument('--repeat', type=int, default=1, help='runs; each figure is the median')
     ap.add_argument('--json', action='store_true')
+    ap.add_argument('--breakdown', action='store_true', help='only the per-stage split of a cold postfix batch')
     args = ap.parse_args(argv)
+    if args.breakdown:
+        print(json.dumps(breakdown(args.n), indent=1))
+        return 0
     runs = [run(args.n, args.generations) for _ in range(max(args.repeat, 1))]
     res = runs[0]
     keys = [k for k in res if k.startswith(('analytic', 'learned'))]

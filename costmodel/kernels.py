@@ -67,26 +67,49 @@ P_K, P_I, P_F, P_OVER, P_RND, P_TRN, P_WINDOW = range(7)
 P_STEP, P_QLO, P_QHI, P_SPAN, P_QRND, P_QOVER = range(7, 13)
 N_P = 13
 
+# Kernels that neither allocate nor touch typed dicts are compiled without numba's reference counting
+# (NRT): with it, every call of a compiled function with array arguments increments and decrements their
+# reference counts atomically, which took a fifth of a cold batch's time. Such a kernel must not return an
+# array (the caller would release a reference it was never given).
+kernel = njit(cache=True, _nrt=False)
+
 key_type = types.UniTuple(types.float64, 3)
 tab_key_type = types.UniTuple(types.float64, 5)
 
 
 # -- fixed-point helpers ---------------------------------------------------------------------------------
 
-@njit(cache=True)
+@kernel
 def const_f(c):
     if c == 0:
         return -32
     m, e = math.frexp(abs(c))
-    n = np.int64(m * 9007199254740992.0)
+    return max(-32, min(32, 53 - _trailing_zeros(np.int64(m * 9007199254740992.0)) - e))
+
+
+@kernel
+def _trailing_zeros(n):
+    """Trailing zero bits of a positive int64 (a binary search, not a loop over the bits)."""
     tz = 0
-    while n & 1 == 0:
-        n >>= 1
-        tz += 1
-    return max(-32, min(32, 53 - tz - e))
+    for w in (32, 16, 8, 4, 2, 1):
+        if n & ((np.int64(1) << w) - 1) == 0:
+            n >>= w
+            tz += w
+    return tz
 
 
-@njit(cache=True)
+@kernel
+def _top_bit(x):
+    """The index of the highest set bit of a positive int64 (-1 for 0)."""
+    t = -1
+    for w in (32, 16, 8, 4, 2, 1):
+        if x >> w:
+            x >>= w
+            t += w
+    return t + 1 if x else t
+
+
+@kernel
 def lsb(v):
     if v[LO] == v[HI]:
         return -const_f(v[LO]) if v[LO] != 0 else 0
@@ -95,7 +118,7 @@ def lsb(v):
     return int(np.rint(math.log2(v[STEP])))
 
 
-@njit(cache=True)
+@kernel
 def kif(v):
     lo, hi, step = v[LO], v[HI], v[STEP]
     if lo == hi and lo == 0:
@@ -108,13 +131,13 @@ def kif(v):
     return (1 if lo < 0 else 0), i, f
 
 
-@njit(cache=True)
+@kernel
 def bits(v):
     k, i, f = kif(v)
     return k + i + f
 
 
-@njit(cache=True)
+@kernel
 def add_bits(a, b):
     s0, s1 = a[STEP], b[STEP]
     f = -math.log2(max(s0, s1))
@@ -123,7 +146,7 @@ def add_bits(a, b):
     return max((1.0 if (a[LO] < 0 or b[LO] < 0) else 0.0) + i + f, 0.0)
 
 
-@njit(cache=True)
+@kernel
 def csd_count(c, out):
     """Canonical signed digits of c into ``out`` (most significant first); returns how many."""
     if c == 0:
@@ -144,7 +167,7 @@ def csd_count(c, out):
     return k
 
 
-@njit(cache=True)
+@kernel
 def _tiles_leaf(a, b, sa, sb, yg, yl, top, slack):
     """``fixedpoint._tiles`` where no operand is split (a <= 27 and b <= 18, or too small for a DSP)."""
     live = yl > 0 if top else yl + slack > 0
@@ -158,7 +181,7 @@ def _tiles_leaf(a, b, sa, sb, yg, yl, top, slack):
 # operand, into leaves). So the split loop is written twice: ``tiles`` splits into ``_tiles_sub`` calls,
 # ``_tiles_sub`` into leaves. Both copies follow ``fixedpoint._tiles`` line for line.
 
-@njit(cache=True)
+@kernel
 def _tiles_sub(a, b, sa, sb, yg, yl, slack):
     if a < 2 or b < 2 or yg < 9 or not (a > 27 or b > 18):
         return _tiles_leaf(a, b, sa, sb, yg, yl, False, slack)
@@ -193,7 +216,7 @@ def _tiles_sub(a, b, sa, sb, yg, yl, slack):
     return dsp, add, soft, cov_o, cov_w
 
 
-@njit(cache=True)
+@kernel
 def tiles(a, b, sa, sb, yg, yl, slack):
     """``fixedpoint._tiles`` at the top (``top=True``): (DSP cells, partial-product adder bits, soft multiplier
     bits, low bits of a read, low bits of b read)."""
@@ -244,14 +267,14 @@ def tiles(a, b, sa, sb, yg, yl, slack):
     return d, add, soft, ca, cb
 
 
-@njit(cache=True)
+@kernel
 def as_signed(wa, wb, sa, sb):
     if sa == sb:
         return wa, wb, sa, sb
     return wa + int(not sa), wb + int(not sb), True, True
 
 
-@njit(cache=True)
+@kernel
 def mul_split(wa, wb, sa, sb, wy):
     a, b, sa2, sb2 = as_signed(wa, wb, sa, sb)
     y = min(wy, a + b)
@@ -259,7 +282,7 @@ def mul_split(wa, wb, sa, sb, wy):
     return d, add, soft
 
 
-@njit(cache=True)
+@kernel
 def mul_tiles(wa, wb, sa, sb, y_gen, y_live):
     a, b, sa2, sb2 = as_signed(wa, wb, sa, sb)
     y_gen = min(y_gen, a + b)
@@ -269,7 +292,7 @@ def mul_tiles(wa, wb, sa, sb, y_gen, y_live):
     return d, min(ca, wa), min(cb, wb)
 
 
-@njit(cache=True)
+@kernel
 def quantize_value(x, P):
     """``Precision.quantize`` of one float (numpy's arithmetic, so the same bits)."""
     q = x / P[P_STEP]
@@ -293,7 +316,7 @@ def quantize_value(x, P):
     return q * P[P_STEP]
 
 
-@njit(cache=True)
+@kernel
 def getv(V, s):
     """Node ``s``'s value as a tuple."""
     return (V[s, 0], V[s, 1], V[s, 2], V[s, 3], V[s, 4], V[s, 5], V[s, 6])
@@ -301,23 +324,23 @@ def getv(V, s):
 
 # -- values ----------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@kernel
 def new_obj(meta):
     meta[C_OBJ] += 1
     return float(meta[C_OBJ])
 
 
-@njit(cache=True)
+@kernel
 def mk(lo, hi, step, lat, meta):
     return (lo, hi, step, lat, -1.0, new_obj(meta), KEY_NONE)
 
 
-@njit(cache=True)
+@kernel
 def mkc(c, meta):
     return (c, c, 2.0 ** -const_f(c), 0.0, -1.0, new_obj(meta), KEY_NONE)
 
 
-@njit(cache=True)
+@kernel
 def with_key(v, key):
     return (v[0], v[1], v[2], v[3], v[4], v[5], key)
 
@@ -332,18 +355,18 @@ def intern_key(keys, tag, x, y):
     return hit
 
 
-@njit(cache=True)
+@kernel
 def delta(row, d):
     if d > row[I_WORST]:
         row[I_WORST] = d
 
 
-@njit(cache=True)
+@kernel
 def neg(a, meta):
     return mk(-a[HI], -a[LO], a[STEP], a[LAT], meta)
 
 
-@njit(cache=True)
+@kernel
 def cadd(a, c, row, meta):
     if c == 0:
         return a
@@ -359,7 +382,7 @@ def cadd(a, c, row, meta):
     return mk(a[LO] + c, a[HI] + c, min(a[STEP], 2.0**-f), a[LAT], meta)
 
 
-@njit(cache=True)
+@kernel
 def add(a, b, row, meta):
     if b[LO] == b[HI]:
         return cadd(a, b[LO], row, meta)
@@ -371,7 +394,7 @@ def add(a, b, row, meta):
     return mk(a[LO] + b[LO], a[HI] + b[HI], min(a[STEP], b[STEP]), max(a[LAT], b[LAT]) + 1.0, meta)
 
 
-@njit(cache=True)
+@kernel
 def scale(a, p, meta):
     lo, hi = a[LO] * p, a[HI] * p
     if p < 0:
@@ -379,7 +402,7 @@ def scale(a, p, meta):
     return mk(lo, hi, a[STEP] * abs(p), a[LAT], meta)
 
 
-@njit(cache=True)
+@kernel
 def mux(lo, hi, step, lat, cost, row, meta, with_const):
     row[I_N_MUX] += 1
     row[I_MUX_BITS] += cost / 2
@@ -387,7 +410,7 @@ def mux(lo, hi, step, lat, cost, row, meta, with_const):
     return mk(lo, hi, step, lat + 1.0, meta)
 
 
-@njit(cache=True)
+@kernel
 def absval(a, row, meta):
     if a[LO] >= 0:
         return a
@@ -396,7 +419,7 @@ def absval(a, row, meta):
     return mux(0.0, max(-a[LO], a[HI]), a[STEP], a[LAT], add_bits(neg(a, meta), a), row, meta, False)
 
 
-@njit(cache=True)
+@kernel
 def max_of(a, c, row, meta):
     if a[LO] >= c:
         return a
@@ -409,7 +432,7 @@ def max_of(a, c, row, meta):
     return mux(max(a[LO], c), max(a[HI], c), min(a[STEP], cv[STEP]), a[LAT], add_bits(cv, a), row, meta, True)
 
 
-@njit(cache=True)
+@kernel
 def min_of(a, c, row, meta):
     if a[HI] <= c:
         return a
@@ -422,7 +445,7 @@ def min_of(a, c, row, meta):
     return mux(min(a[LO], c), min(a[HI], c), min(a[STEP], cv[STEP]), a[LAT], add_bits(a, cv), row, meta, True)
 
 
-@njit(cache=True)
+@kernel
 def _quantize_plain(a, k, i, f, meta):
     """The WRAP branch of ``quantize`` after the early exits (no records)."""
     _k, _i, _f = kif(a)
@@ -444,7 +467,7 @@ def _quantize_plain(a, k, i, f, meta):
     return mk(low, high, step, a[LAT], meta)
 
 
-@njit(cache=True)
+@kernel
 def _quantize_const(a, k, i, f, over, rnd, meta):
     step = 2.0**-f
     top = 2.0**i
@@ -459,7 +482,7 @@ def _quantize_const(a, k, i, f, over, rnd, meta):
     return mkc(val, meta)
 
 
-@njit(cache=True)
+@kernel
 def _quantize_wrap_trn(a, k, i, f, meta):
     """``quantize(a, k, i, f, 'WRAP', 'TRN')``."""
     if k + i + f <= 0:
@@ -474,7 +497,7 @@ def _quantize_wrap_trn(a, k, i, f, meta):
     return _quantize_plain(a, k, i, f, meta)
 
 
-@njit(cache=True)
+@kernel
 def quantize(a, k, i, f, over, rnd, row, meta):
     """``Datapath.quantize``: over 0 WRAP, 1 SAT, 2 SAT_SYM; rnd 0 TRN, 1 RND. The reference calls itself;
     here each of its tail calls restarts the loop with the new arguments (numba caches no recursion)."""
@@ -506,7 +529,7 @@ def quantize(a, k, i, f, over, rnd, row, meta):
         return _quantize_plain(a, k, i, f, meta)
 
 
-@njit(cache=True)
+@kernel
 def cast(a, P, row, meta):
     return quantize(a, int(P[P_K]), int(P[P_I]), int(P[P_F]), int(P[P_OVER]), int(P[P_RND]), row, meta)
 
@@ -607,7 +630,7 @@ def mul(a, b, same, rest, row, meta, keys, M, sid, buf, tv):
 
 # -- ROMs ------------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@kernel
 def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
     """The ROM of table row ``t`` read at address ``a``; records its per-bit blocks for node ``sid``."""
     lo, hi, step = TAB[t, 0], TAB[t, 1], TAB[t, 2]
@@ -942,7 +965,7 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
 
 # -- per-design walks --------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@kernel
 def node_struct_fill(start, end, OP, PARAM, CONSTV, CHN, CH0, CH, NB, TREEB):
     """Binary operations of each node (``features._binary_ops``) and of its subtree counted as a tree."""
     for s in range(start, end):
@@ -965,7 +988,7 @@ def node_struct_fill(start, end, OP, PARAM, CONSTV, CHN, CH0, CH, NB, TREEB):
         TREEB[s] = t
 
 
-@njit(cache=True)
+@kernel
 def _collect(roots, CH0, CHN, CH, mark, stamp, V, only_live, out, stack):
     """Distinct nodes below ``roots`` into ``out`` (all of them, or only the live ones: a constant value folds
     its subtree); returns how many. ``stack`` needs room for the roots and every edge walked."""
@@ -990,7 +1013,7 @@ def _collect(roots, CH0, CHN, CH, mark, stamp, V, only_live, out, stack):
     return n
 
 
-@njit(cache=True)
+@kernel
 def _merge(keys, vals, n, key, val):
     """Keeps the largest ``val`` per ``key`` in the first ``n`` slots of ``keys``/``vals`` (a design has few
     multipliers: a linear search beats a hash table); returns the new count."""
@@ -1004,7 +1027,7 @@ def _merge(keys, vals, n, key, val):
     return n + 1
 
 
-@njit(cache=True)
+@kernel
 def trimmed(live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd):
     """``Datapath.trimmed``: (deep DSP, multipliers merged, partial-product adder bits, ROM LUT6, ROM groups,
     input bits); fills ``widths`` for the live nodes."""
@@ -1086,7 +1109,7 @@ def trimmed(live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, hig
     return deep, float(n_merged), addb, rom_lut6, rom_groups, in_bits, n_mults
 
 
-@njit(cache=True)
+@kernel
 def _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, first, Y1, Y2, kh):
     """``Datapath._demand_pass``: the product bits of every multiplier (into ``Y1`` on the first pass,
     ``Y2`` on the second, which reads ``Y1``), indexed by multiplier row."""
@@ -1108,7 +1131,7 @@ def _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstam
                     if dc > high[c]:
                         high[c] = dc
             continue
-        kid_high = kh if nk <= len(kh) else np.empty(nk)
+        kid_high = kh  # sized by design_rows for the design's largest node
         kid_high[:nk] = -INF
         below = INF
         for j in range(mn - 1, -1, -1):
@@ -1149,7 +1172,7 @@ def _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstam
                 high[c] = kid_high[i]
 
 
-@njit(cache=True)
+@kernel
 def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals):
     _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, True, Y1, Y2, kh)
     _demand_pass(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, False, Y1, Y2, kh)
@@ -1164,7 +1187,7 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
     return total
 
 
-@njit(cache=True)
+@kernel
 def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need):
     last = stages - 1
     for s in live_desc:
@@ -1186,7 +1209,7 @@ def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, 
     return total
 
 
-@njit(cache=True)
+@kernel
 def own_cost(s, OP, PARAM, CONSTV, CHN, CT, out):
     """``FeatureExtractor._own_cost`` from the cost table ``CT`` (rows: present, latency, lut, ff, dsp, bram;
     0 '+', 1 '+' const, 2 '*', 3 '*' const, 4 pow_int, 5 + op code: that operator)."""
@@ -1217,7 +1240,7 @@ def own_cost(s, OP, PARAM, CONSTV, CHN, CT, out):
         _part(CT, 5 + op, 1.0, 1.0, out)
 
 
-@njit(cache=True)
+@kernel
 def _part(CT, j, count, levels, out):
     if CT[j, 0] == 0:
         out[5] += 1
@@ -1229,7 +1252,7 @@ def _part(CT, j, count, levels, out):
         out[1 + q] += (0.0 if x != x else x) * count
 
 
-@njit(cache=True)
+@kernel
 def _cp_tree(s, OP, PARAM, CONSTV, CH0, CHN, CH, CT, CPM, TREEC, own):
     """Critical path and tree-summed costs of node ``s`` into CPM / TREEC (NaN: not yet), its children's
     being there already (call in ascending id order)."""
@@ -1271,7 +1294,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
     mkeys = np.empty(most)
     mvals = np.empty(most)
     madd = np.empty(most)
-    kh = np.empty(64)
+    kh = np.empty(max(64, most))
     cbuf = np.empty(80)
     own = np.empty(6)
     orow = np.empty(N_FIELDS)
@@ -1476,28 +1499,42 @@ def table_range(values):
     empty = np.zeros(0)
     if lo == hi:
         return lo, hi, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, empty, empty
-    f = -32
+    # the finest grid: max const_f(x) over x != 0. Values on the 2**-32 grid (all of them, in practice) take
+    # a fast way: the trailing zeros of the OR of the values in units of 2**-32 (const_f(x) = 32 - their tz)
+    grid = np.int64(0)
     for x in values:
-        if x != 0:
-            f = max(f, const_f(x))
+        y = x * 4294967296.0
+        if abs(y) < 4.0e18 and y == np.floor(y):
+            grid |= np.int64(abs(y))
+        else:
+            grid = np.int64(-1)
+            break
+    if grid >= 0:
+        f = max(-32, 32 - _trailing_zeros(grid)) if grid > 0 else -32
+    else:
+        f = -32
+        for x in values:
+            if x != 0:
+                f = max(f, const_f(x))
     step = 2.0**-f
+    scale = 2.0**f  # x / step, exactly (a power of two)
     b_out = bits((lo, hi, step, 0.0, -1.0, 0.0, 0.0))
     mask = (np.int64(1) << b_out) - 1
     n = len(values)
     m = -(-n // 64) * 64
     ints = np.empty(m, np.int64)
     for q in range(n):
-        ints[q] = np.int64(np.rint(values[q] / step)) & mask
+        ints[q] = np.int64(np.rint(values[q] * scale)) & mask
     for q in range(n, m):
         ints[q] = ints[n - 1]
     nblk = m // 64
     pat = np.zeros((nblk, b_out), np.uint64)
     for b in range(nblk):
-        for e in range(64):
-            x = ints[b * 64 + e]
-            for j in range(b_out):
-                if (x >> j) & 1:
-                    pat[b, j] |= np.uint64(1) << np.uint64(e)
+        for j in range(b_out):
+            p = np.uint64(0)
+            for e in range(64):
+                p |= ((np.uint64(ints[b * 64 + e]) >> np.uint64(j)) & np.uint64(1)) << np.uint64(e)
+            pat[b, j] = p
     ones = np.uint64(0xFFFFFFFFFFFFFFFF)
     zero = np.uint64(0)
     lut6_bit = np.zeros(b_out)
@@ -1538,21 +1575,16 @@ def table_range(values):
                     g_count += 1
             groups_bit[j] = g_count
     # Yosys keeps the bits below the highest one that is not a copy of the bit above it (the sign) or zero
-    top = -1
+    # (over the bits 0..b_out-2 that differ from the bit above them, resp. the bits 0..b_out-1 that are set)
+    acc = np.int64(0)
     if lo < 0:
-        for j in range(b_out - 1):
-            for q in range(m):
-                if ((ints[q] >> j) & 1) != ((ints[q] >> (j + 1)) & 1):
-                    top = j
-                    break
-        eff = top + 2
+        for q in range(m):
+            acc |= ints[q] ^ (ints[q] >> 1)
+        eff = _top_bit(acc & ((np.int64(1) << (b_out - 1)) - 1)) + 2
     else:
-        for j in range(b_out):
-            for q in range(m):
-                if (ints[q] >> j) & 1:
-                    top = j
-                    break
-        eff = top + 1
+        for q in range(m):
+            acc |= ints[q]
+        eff = _top_bit(acc & mask) + 1
     return lo, hi, step, lut6_bit.sum(), chunks, groups_bit.sum(), active, float(max(eff, 1)), lut6_bit, groups_bit
 
 
@@ -1589,7 +1621,7 @@ def new_dicts():
 PF_OK, PF_CODE, PF_ARITY, PF_STACK, PF_LEFT, PF_EMPTY, PF_PARAM = range(7)
 
 
-@njit(cache=True)
+@kernel
 def _fkey(x):
     """A float as a dict key: every NaN alike, -0.0 as 0.0 (as Python's dict sees them)."""
     if x != x:
@@ -1599,7 +1631,7 @@ def _fkey(x):
     return x
 
 
-@njit(cache=True)
+@kernel
 def _node_hash(o, param, const, kids, fb, ib):
     """A hash of a node's key (op, parameter, constant, children ids)."""
     h = np.uint64(o) * np.uint64(0x9E3779B97F4A7C15)
@@ -1610,10 +1642,15 @@ def _node_hash(o, param, const, kids, fb, ib):
     for c in kids:
         h = (h ^ np.uint64(c)) * np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(29)
+    # a final mix (splitmix64's): a product's low bits depend only on its factors' low bits, and leaves
+    # differ in their parameter's high bits (0.0, 1.0, 2.0, ...), which the table's mask would drop
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
     return h
 
 
-@njit(cache=True)
+@kernel
 def _same_node(sid, o, param, const, kids, OP, PARAM, CONSTV, CH0, CHN, CH):
     if OP[sid] != o or CHN[sid] != len(kids) or _fkey(PARAM[sid]) != _fkey(param) or _fkey(CONSTV[sid]) != _fkey(const):
         return False
@@ -1623,10 +1660,10 @@ def _same_node(sid, o, param, const, kids, OP, PARAM, CONSTV, CH0, CHN, CH):
     return True
 
 
-@njit(cache=True)
-def rehash(HT, n, OP, PARAM, CONSTV, CH0, CHN, CH):
-    """Puts nodes 0..n-1 into the empty open-addressing table ``HT`` (size a power of two)."""
-    fb = np.empty(1)
+@kernel
+def rehash(HT, n, OP, PARAM, CONSTV, CH0, CHN, CH, fb):
+    """Puts nodes 0..n-1 into the empty open-addressing table ``HT`` (size a power of two). ``fb``: one
+    float64 of scratch."""
     ib = fb.view(np.int64)
     mask = np.uint64(len(HT) - 1)
     for sid in range(n):
@@ -1636,17 +1673,17 @@ def rehash(HT, n, OP, PARAM, CONSTV, CH0, CHN, CH):
         HT[h] = sid
 
 
-@njit(cache=True)
+@kernel
 def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB, counts,
-                   HT, roots, errs, stack):
+                   HT, roots, errs, stack, fb):
     """Hash-conses expressions given in postfix form (node i: ``op[i]``, ``param[i]``, ``const[i]`` as in
     ``dag.NodeTable``, and ``nkids[i]`` children: the subtrees just before it, first child first) into the
     node arrays, from expression ``first`` on; expression k is nodes ``expr0[k]:expr0[k + 1]``. ``HT`` is an
     open-addressing table of node ids (-1: empty) kept at most half full. Writes each root id (or -1 and an
     error code). ``counts``: nodes and edges in the arrays. Returns the index of the first expression not
-    done: less than the number of expressions when the arrays or ``HT`` must grow first."""
+    done: less than the number of expressions when the arrays or ``HT`` must grow first. ``fb``: one float64
+    of scratch (this kernel runs without reference counting, so it allocates nothing)."""
     n_expr = len(expr0) - 1
-    fb = np.empty(1)
     ib = fb.view(np.int64)
     mask = np.uint64(len(HT) - 1)
     for k in range(first, n_expr):

@@ -98,6 +98,7 @@ class PostfixTable:
     def __init__(self, max_nodes: int = 2_000_000):
         self.max_nodes = max_nodes
         self.generation = -1
+        self._fb = np.empty(1)  # scratch for the kernels' hash of a float's bits
         self.clear()
 
     def clear(self) -> None:
@@ -130,7 +131,7 @@ class PostfixTable:
         while k < n:
             k = K.intern_postfix(batch.op, batch.param, batch.const, batch.nkids, batch.offsets, k, a.op, a.param, a.const,
                                  a.ch0, a.chn, a.ch, a.size, a.height, a.nb, a.treeb, self._counts, self._hash, roots, errs,
-                                 stack)
+                                 stack, self._fb)
             a.n, a.n_edges = int(self._counts[0]), int(self._counts[1])
             if k < n:  # room for the next expressions
                 need = int(lengths[k:].sum())
@@ -138,7 +139,7 @@ class PostfixTable:
                 if 2 * (a.n + need) > len(self._hash):
                     size = 1 << int(4 * (a.n + need)).bit_length()
                     self._hash = np.full(size, -1, np.int64)
-                    K.rehash(self._hash, a.n, a.op, a.param, a.const, a.ch0, a.chn, a.ch)
+                    K.rehash(self._hash, a.n, a.op, a.param, a.const, a.ch0, a.chn, a.ch, self._fb)
         return roots, errs
 
 

@@ -989,6 +989,24 @@ def node_struct_fill(start, end, OP, PARAM, CONSTV, CHN, CH0, CH, NB, TREEB):
 
 
 @kernel
+def _sort(a):
+    """Sorts ``a`` in place (Shell sort: numba's ``ndarray.sort`` allocates, so needs reference counting)."""
+    n = len(a)
+    gap = 1
+    while gap < n // 3:
+        gap = 3 * gap + 1
+    while gap > 0:
+        for i in range(gap, n):
+            x = a[i]
+            j = i
+            while j >= gap and a[j - gap] > x:
+                a[j] = a[j - gap]
+                j -= gap
+            a[j] = x
+        gap //= 3
+
+
+@kernel
 def _collect(roots, CH0, CHN, CH, mark, stamp, V, only_live, out, stack):
     """Distinct nodes below ``roots`` into ``out`` (all of them, or only the live ones: a constant value folds
     its subtree); returns how many. ``stack`` needs room for the roots and every edge walked."""
@@ -1276,13 +1294,9 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
                 Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
                 CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0):
     """Feature rows (``features.FEATURES`` order, the head's precision columns already in ``out``) of the
-    designs whose output roots are ``RO[RO0[i]:RO0[i + 1]]``. Returns the last stamp used."""
-    stamp = stamp0
-    n_kinds = n_dag - 12
-    dag0 = n_head
-    cal0 = n_head + n_dag
-    dp0 = cal0 + n_cal
-    # scratch, sized for the largest design of the batch (a tree count bounds its distinct nodes and edges)
+    designs whose output roots are ``RO[RO0[i]:RO0[i + 1]]``. Returns the last stamp used. Allocates the
+    scratch, sized for the largest design of the batch (a tree count bounds its distinct nodes and edges),
+    and hands it to ``_design_rows``, which runs without reference counting."""
     most = 1
     for i in range(len(RO0) - 1):
         t = 0
@@ -1299,10 +1313,28 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
     own = np.empty(6)
     orow = np.empty(N_FIELDS)
     acc = np.empty(N_FIELDS)
-    kinds = np.empty(n_kinds)
+    kinds = np.empty(n_dag - 12)
     used = np.empty(lut_given.shape[0], dtype=np.bool_)
     tot = np.empty(5)
     tr = np.empty(5)
+    return _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
+                        OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
+                        Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
+                        CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
+                        nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr)
+
+
+@kernel
+def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
+                 OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
+                 Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
+                 CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
+                 nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr):
+    stamp = stamp0
+    n_kinds = n_dag - 12
+    dag0 = n_head
+    cal0 = n_head + n_dag
+    dp0 = cal0 + n_cal
     Y1 = Y[:, 0]
     Y2 = Y[:, 1]
     for i in range(len(RO0) - 1):
@@ -1397,7 +1429,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
             tot[:] = 0.0
             missing = 0.0
             ids = nodes[:nu]
-            ids.sort()  # in id order, as the reference sums; children come before their parents
+            _sort(ids)  # in id order, as the reference sums; children come before their parents
             for q in range(nu):
                 own_cost(ids[q], OP, PARAM, CONSTV, CHN, CT, own)
                 for k in range(4):
@@ -1420,7 +1452,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
         stamp += 1
         n_live = _collect(roots, CH0, CHN, CH, hstamp, stamp, V, True, nodes, stack)
         live_desc = nodes[:n_live]
-        live_desc.sort()
+        _sort(live_desc)
         live_desc = live_desc[::-1]
         acc[:] = 0.0
         worst = 0.0

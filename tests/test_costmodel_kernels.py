@@ -186,3 +186,33 @@ def test_threads_sharing_an_extractor_get_the_reference_rows():
     for t in threads:
         t.join()
     _same(ref, out, 'threads')
+
+
+def test_kernels_without_reference_counting_neither_allocate_nor_return_arrays():
+    """Kernels compiled with ``_nrt=False`` must not allocate (a compile error, or with ``ndarray.sort`` one
+    that depends on which kernel numba compiles first) nor return an array (the caller would release a
+    reference it was never given)."""
+    import ast
+    import inspect
+
+    from numba.core import types
+    from numba.core.registry import CPUDispatcher
+
+    tree = ast.parse(inspect.getsource(K))
+    allocating = ('np.empty', 'np.zeros', 'np.full', 'np.array', 'np.unique', 'np.sort', 'np.concatenate', '.sort(',
+                  '.copy(', 'Dict', '.append(')
+    checked = 0
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(ast.unparse(d) == 'kernel' for d in node.decorator_list):
+            checked += 1
+            src = ast.unparse(node)
+            for word in allocating:
+                assert word not in src, f'kernels.{node.name} runs without reference counting but uses {word}'
+            disp = getattr(K, node.name)
+            assert isinstance(disp, CPUDispatcher) and disp.targetoptions.get('_nrt') is False
+            for sig in disp.overloads:  # the ones compiled so far in this process
+                ret = disp.overloads[sig].signature.return_type
+                assert not isinstance(ret, types.Array), f'kernels.{node.name} returns an array'
+                if isinstance(ret, types.BaseTuple):
+                    assert not any(isinstance(t, types.Array) for t in ret), f'kernels.{node.name} returns an array'
+    assert checked >= 40

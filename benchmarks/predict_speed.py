@@ -206,7 +206,7 @@ def main(argv=None) -> int:
                 print(f'{k:20s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
                       f'   single {r["single"]:>7,d}/s')
         if len(runs) > 1:
-            print(f'medians of {len(runs)} runs; the best run of each (this machine's speed drifts, and the best is '
+            print(f'medians of {len(runs)} runs; the best run of each (the speed of this machine drifts; the best is '
                   'the least disturbed):')
             for k in best:
                 b = best[k]

@@ -54,13 +54,18 @@ class NodeTable:
 
     def clear(self) -> None:
         self._by_key: dict[tuple, int] = {}
-        self._by_obj: dict[int, tuple[object, int]] = {}
+        # by object identity: the id of the node, and the object itself (held so that its id() is not reused);
+        # two dicts rather than one of (object, id) pairs, which would be one more object for the garbage
+        # collector to track per subtree
+        self._by_obj: dict[int, int] = {}
+        self._objs: dict[int, object] = {}
         self.op: list[int] = []
         self.param: list[float] = []
         self.const: list[float] = []
         self.children: list[tuple[int, ...]] = []
         self.height: list[int] = []
         self.size: list[int] = []
+        self._has_var: list[bool] = []  # the subtree holds a variable (so sympy's is_number is False)
         self.desc = _Descendants(self.children)  # desc[sid]: ids of the subtree's distinct nodes, itself included
         self.generation = getattr(self, 'generation', -1) + 1
         self._arrays: NodeArrays | None = None
@@ -88,21 +93,33 @@ class NodeTable:
         self.param.append(param)
         self.const.append(const)
         self.children.append(children)
-        if children:
-            self.height.append(1 + max(self.height[c] for c in children))
-            self.size.append(1 + extra_size + sum(self.size[c] for c in children))
-        else:
-            self.height.append(1)
-            self.size.append(1 + extra_size)
+        height, size, has_var = self.height, self.size, self._has_var
+        h, n, v = 0, 1 + extra_size, op == VAR
+        for c in children:  # (a loop: faster than max() and sum() of generators for a few children)
+            if height[c] > h:
+                h = height[c]
+            n += size[c]
+            v = v or has_var[c]
+        height.append(h + 1)
+        size.append(n)
+        has_var.append(v)
         return sid
+
+    def _all_const(self, kids: tuple[int, ...]) -> bool:
+        op = self.op
+        for k in kids:
+            if op[k] != CONST:
+                return False
+        return True
 
     def intern(self, e: sympy.Basic) -> int:
         """The id of ``e`` (a validated sympy tree), interning every new subtree."""
-        hit = self._by_obj.get(id(e))
-        if hit is not None and hit[0] is e:
-            return hit[1]
+        key = id(e)
+        if self._objs.get(key) is e:
+            return self._by_obj[key]
         sid = self._intern(e)
-        self._by_obj[id(e)] = (e, sid)
+        self._by_obj[key] = sid
+        self._objs[key] = e
         return sid
 
     def _const_node(self, value: float) -> int:
@@ -118,8 +135,8 @@ class NodeTable:
             const = NAN
             if args[0].is_Number:
                 const, args = float(args[0]), args[1:]
-            kids = tuple(self.intern(a) for a in args)
-            if all(self.op[k] == CONST for k in kids):
+            kids = tuple([self.intern(a) for a in args])
+            if self._all_const(kids):
                 return self._const_node(float(e))
             # count_nodes counts the number as a leaf child
             return self._node(ADD, NAN, const, kids, 0 if math.isnan(const) else 1)
@@ -130,8 +147,8 @@ class NodeTable:
                 if len(rest) == 1:
                     kid = self.intern(rest[0])
                 else:
-                    kids = tuple(self.intern(a) for a in rest)
-                    if all(self.op[k] == CONST for k in kids):
+                    kids = tuple([self.intern(a) for a in rest])
+                    if self._all_const(kids):
                         return self._const_node(float(e))
                     kid = self._node(MUL, NAN, NAN, kids)
                 if self.op[kid] == CONST:
@@ -140,8 +157,8 @@ class NodeTable:
             const = NAN
             if args[0].is_Number:
                 const, args = float(args[0]), args[1:]
-            kids = tuple(self.intern(a) for a in args)
-            if all(self.op[k] == CONST for k in kids):
+            kids = tuple([self.intern(a) for a in args])
+            if self._all_const(kids):
                 return self._const_node(float(e))
             return self._node(MUL, NAN, const, kids, 0 if math.isnan(const) else 1)
         if e.is_Pow:
@@ -177,12 +194,29 @@ class NodeTable:
         return self._node(POW_INT, float(n), NAN, (b,))
 
     def _slow(self, e: sympy.Basic) -> int:
-        """Everything else, named by ``decompose`` (abs, log, log_abs, sqrt_abs, pow_abs)."""
+        """Everything else, named by ``decompose`` (abs, log, log_abs, sqrt_abs, pow_abs). ``decompose`` first
+        asks sympy whether the node is a number, which walks the whole subtree each time; where the argument
+        holds a variable it cannot be, and the node is named here as ``decompose`` would name it."""
+        name = None
+        if isinstance(e, sympy.Abs):
+            name, arg, param = 'abs', e.args[0], NAN
+        elif isinstance(e, sympy.log):
+            arg, param = e.args[0], NAN
+            name = 'log'
+            if isinstance(arg, sympy.Abs):
+                name, arg = 'log_abs', arg.args[0]
+        elif e.is_Pow and isinstance(e.args[0], sympy.Abs) and e.args[1].is_Number and not e.args[1].is_negative:
+            arg, exp = e.args[0].args[0], e.args[1]
+            name, param = ('sqrt_abs', NAN) if exp == _HALF else ('pow_abs', float(exp))
+        if name is not None:
+            kid = self.intern(arg)
+            if self._has_var[kid]:
+                return self._node(OP_CODE[name], param, NAN, (kid,))
         n = decompose(e)
         if n.op == 'const':
             return self._const_node(float(n.value))
-        kids = tuple(self.intern(a) for a in n.args)
-        if all(self.op[k] == CONST for k in kids):
+        kids = tuple([self.intern(a) for a in n.args])
+        if self._all_const(kids):
             try:
                 return self._const_node(float(e))
             except TypeError:

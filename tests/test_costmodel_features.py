@@ -34,6 +34,36 @@ def test_interned_nodes_follow_decompose():
             assert {t.op_name(s) for s in t.desc[sid]} <= names | {'const'}
 
 
+def _check_like_decompose(t, s, x):
+    """Node ``s`` of table ``t`` is what decompose names sympy node ``x`` (a constant where it has no
+    variable), with decompose's parameter; single-argument nodes are followed down."""
+    if t.op_name(s) == 'const':
+        assert not x.free_symbols
+        return
+    n = decompose(x)
+    assert t.op_name(s) == n.op
+    if n.op in ('pow_abs', 'pow_int'):
+        assert t.param[s] == float(n.value)
+    if len(n.args) == 1 and len(t.children[s]) == 1:
+        _check_like_decompose(t, t.children[s][0], n.args[0])
+
+
+@pytest.mark.parametrize('text', ['abs(x0 + 1.5)', 'log(x0**2 + 1)', 'log(abs(x0*x1))', 'sqrt(abs(x0*x1 - 0.5))',
+                                  'abs(x0 + x1)**1.7', 'abs(sin(x0))**0.25', 'abs(log(abs(x0)))', 'abs(x0)**3',
+                                  'log(abs(-3.0))*x0 + abs(-2.5)', 'pow_abs(x0 - 2.0, 1.5)*x1', 'log(abs(x0))*abs(x1)**0.5'])
+def test_function_nodes_are_named_as_decompose_names_them(text):
+    """abs, log, log_abs, sqrt_abs and pow_abs are named without decompose where their argument holds a
+    variable: the same names and parameters as decompose's."""
+    e = Expression.parse(text).sympy_expr
+    t = dag.NodeTable()
+    root = t.intern(e)
+    assert t.size[root] == count_nodes(e)
+    _check_like_decompose(t, root, e)
+    for arg in e.args:
+        if arg.free_symbols:
+            _check_like_decompose(t, t.intern(arg), arg)
+
+
 def test_common_subexpressions_are_shared():
     t = dag.NodeTable()
     a = t.intern(Expression.parse('x1*sin(x0) + cos(x2)*sin(x0)').sympy_expr)

@@ -282,8 +282,11 @@ def grown(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
     """``a`` with at least ``n`` rows: the same array when it has them, else a copy padded with ``fill``."""
     if len(a) >= n:
         return a
-    new = np.full((n, *a.shape[1:]), fill, a.dtype)
+    # np.zeros gets pages the kernel zeroes when first touched: np.full would write all of them now
+    new = np.zeros((n, *a.shape[1:]), a.dtype) if fill == 0 else np.empty((n, *a.shape[1:]), a.dtype)
     new[: len(a)] = a
+    if fill != 0:
+        new[len(a) :] = fill
     return new
 
 

@@ -137,7 +137,7 @@ class PostfixTable:
                 need = int(lengths[k:].sum())
                 a._grow(a.n + max(need, a.capacity), a.n_edges + max(need, len(a.ch)))
                 if 2 * (a.n + need) > len(self._hash):
-                    size = 1 << int(4 * (a.n + need)).bit_length()
+                    size = 1 << int(3 * (a.n + need)).bit_length()
                     self._hash = np.full(size, -1, np.int64)
                     K.rehash(self._hash, a.n, a.op, a.param, a.const, a.ch0, a.chn, a.ch, self._fb)
         return roots, errs

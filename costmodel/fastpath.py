@@ -20,7 +20,7 @@ from . import dag
 from . import kernels as K
 from .calibration import OperatorCosts
 from .dag import grown as _grown
-from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _layout, native_contents, native_value
+from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _layout, native_raw, native_value
 
 _LUT_NAMES = tuple(sorted(LUT_FUNCTIONS))
 _OVER = {'AP_WRAP': 0, 'AP_SAT': 1, 'AP_SAT_SYM': 2}
@@ -157,7 +157,8 @@ class _Store:
             param, lo, hi, step = (float(v) for v in req[3:7])
             key = (float(code), 0.0 if math.isnan(param) else param, lo, hi, step)
             if not K.tab_has(self.tabs, *key):
-                self._put_table(key, K.table_range(native_contents(dag.OPS[code], param, lo, hi, step, prec)))
+                self._put_table(key, K.saturated_table_range(native_raw(dag.OPS[code], param, lo, hi, step), prec.min_value,
+                                                             prec.max_value, prec.step))
             return
         if kind == K.NEED_LUT:
             lo, hi, stride = (int(v) for v in req[3:6])

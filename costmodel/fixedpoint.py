@@ -939,8 +939,13 @@ def native_value(name: str, param: float, x: float, prec: Precision) -> float:
 
 def native_contents(name: str, param: float, lo: float, hi: float, step: float, prec: Precision) -> np.ndarray:
     """A native function's ROM contents over the addresses lo, lo + step, ..., hi."""
+    return _saturate(native_raw(name, param, lo, hi, step), prec)
+
+
+def native_raw(name: str, param: float, lo: float, hi: float, step: float) -> np.ndarray:
+    """The float function over the addresses lo, lo + step, ..., hi, before saturation to the precision."""
     n = int(round((hi - lo) / step)) + 1
-    return _saturate(_apply(name, param, lo + np.arange(n) * step), prec)
+    return _apply(name, param, lo + np.arange(n) * step)
 
 
 def _saturate(v: np.ndarray, prec: Precision) -> np.ndarray:

@@ -1524,6 +1524,20 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
 # -- ROM contents ------------------------------------------------------------------------------------------
 
 @njit(cache=True)
+def saturated_table_range(raw, vmin, vmax, step):
+    """``table_range`` of ``fixedpoint._saturate(raw)``: NaN as 0, clipped to [vmin, vmax], floored to the
+    step (the same IEEE operations, so the same values)."""
+    v = np.empty(len(raw))
+    for q in range(len(raw)):
+        x = raw[q]
+        if x != x:
+            x = 0.0
+        x = min(max(x, vmin), vmax)
+        v[q] = np.floor(x / step) * step
+    return table_range(v)
+
+
+@njit(cache=True)
 def table_range(values):
     """``fixedpoint._table_range`` of a ROM's contents: (lo, hi, step, LUT6, chunks, groups, active bits,
     effective bits or -1, LUT6 per bit, groups per bit)."""

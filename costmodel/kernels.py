@@ -1678,13 +1678,19 @@ def _fkey(x):
 
 
 @kernel
-def _node_hash(o, param, const, kids, fb, ib):
-    """A hash of a node's key (op, parameter, constant, children ids)."""
+def _bits(x, fb, ib):
+    """The bit pattern of ``_fkey(x)`` as an int64 (``fb``/``ib``: one float64 of scratch and its int64
+    view): equal patterns for the floats Python's dict takes as equal keys."""
+    fb[0] = _fkey(x)
+    return ib[0]
+
+
+@kernel
+def _node_hash(o, pb, cb, kids):
+    """A hash of a node's key (op, parameter and constant bits, children ids)."""
     h = np.uint64(o) * np.uint64(0x9E3779B97F4A7C15)
-    fb[0] = _fkey(param)
-    h = (h ^ np.uint64(ib[0])) * np.uint64(0xBF58476D1CE4E5B9)
-    fb[0] = _fkey(const)
-    h = (h ^ np.uint64(ib[0])) * np.uint64(0x94D049BB133111EB)
+    h = (h ^ np.uint64(pb)) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ np.uint64(cb)) * np.uint64(0x94D049BB133111EB)
     for c in kids:
         h = (h ^ np.uint64(c)) * np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(29)
@@ -1697,23 +1703,25 @@ def _node_hash(o, param, const, kids, fb, ib):
 
 
 @kernel
-def _same_node(sid, o, param, const, kids, OP, PARAM, CONSTV, CH0, CHN, CH):
-    if OP[sid] != o or CHN[sid] != len(kids) or _fkey(PARAM[sid]) != _fkey(param) or _fkey(CONSTV[sid]) != _fkey(const):
+def _same_node(sid, head, pb, cb, kids, KEY, CH):
+    """Node ``sid`` has this key. ``KEY[sid]``: op + 256 * children, parameter bits, constant bits, first
+    edge: one record, so a lookup reads one or two cache lines rather than one per column."""
+    if KEY[sid, 0] != head or KEY[sid, 1] != pb or KEY[sid, 2] != cb:
         return False
+    e0 = KEY[sid, 3]
     for j in range(len(kids)):
-        if CH[CH0[sid] + j] != kids[j]:
+        if CH[e0 + j] != kids[j]:
             return False
     return True
 
 
 @kernel
-def rehash(HT, n, OP, PARAM, CONSTV, CH0, CHN, CH, fb):
-    """Puts nodes 0..n-1 into the empty open-addressing table ``HT`` (size a power of two). ``fb``: one
-    float64 of scratch."""
-    ib = fb.view(np.int64)
+def rehash(HT, n, KEY, CH):
+    """Puts nodes 0..n-1 into the empty open-addressing table ``HT`` (size a power of two)."""
     mask = np.uint64(len(HT) - 1)
     for sid in range(n):
-        h = _node_hash(OP[sid], PARAM[sid], CONSTV[sid], CH[CH0[sid]:CH0[sid] + CHN[sid]], fb, ib) & mask
+        e0, nk = KEY[sid, 3], KEY[sid, 0] >> 8
+        h = _node_hash(KEY[sid, 0] & 255, KEY[sid, 1], KEY[sid, 2], CH[e0:e0 + nk]) & mask
         while HT[h] >= 0:
             h = (h + np.uint64(1)) & mask
         HT[h] = sid
@@ -1721,20 +1729,22 @@ def rehash(HT, n, OP, PARAM, CONSTV, CH0, CHN, CH, fb):
 
 @kernel
 def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB, counts,
-                   HT, roots, errs, stack, fb):
+                   HT, KEY, roots, errs, stack, fb):
     """Hash-conses expressions given in postfix form (node i: ``op[i]``, ``param[i]``, ``const[i]`` as in
     ``dag.NodeTable``, and ``nkids[i]`` children: the subtrees just before it, first child first) into the
     node arrays, from expression ``first`` on; expression k is nodes ``expr0[k]:expr0[k + 1]``. ``HT`` is an
-    open-addressing table of node ids (-1: empty) kept at most half full. Writes each root id (or -1 and an
-    error code). ``counts``: nodes and edges in the arrays. Returns the index of the first expression not
-    done: less than the number of expressions when the arrays or ``HT`` must grow first. ``fb``: one float64
-    of scratch (this kernel runs without reference counting, so it allocates nothing)."""
+    open-addressing table of node ids (-1: empty) kept at most half full; ``KEY`` the nodes' keys (see
+    ``_same_node``). Writes each root id (or -1 and an error code). ``counts``: nodes and edges in the
+    arrays. Returns the index of the first expression not done: less than the number of expressions when
+    the arrays or ``HT`` must grow first. ``fb``: one float64 of scratch (this kernel runs without reference
+    counting, so it allocates nothing)."""
     n_expr = len(expr0) - 1
     ib = fb.view(np.int64)
     mask = np.uint64(len(HT) - 1)
     for k in range(first, n_expr):
         a, b = expr0[k], expr0[k + 1]
-        if counts[0] + (b - a) > len(OP) or counts[1] + (b - a) > len(CH) or 2 * (counts[0] + (b - a)) > len(HT):
+        if counts[0] + (b - a) > len(OP) or counts[0] + (b - a) > len(KEY) or counts[1] + (b - a) > len(CH) \
+                or 2 * (counts[0] + (b - a)) > len(HT):
             return k
         top = 0
         err = PF_OK if b > a else PF_EMPTY
@@ -1762,10 +1772,13 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
                 err = PF_STACK
                 break
             kids = stack[top - nk:top]
-            h = _node_hash(o, param[i], const[i], kids, fb, ib) & mask
+            pb = _bits(param[i], fb, ib)
+            cb = _bits(const[i], fb, ib)
+            head = o + 256 * nk
+            h = _node_hash(o, pb, cb, kids) & mask
             sid = -1
             while HT[h] >= 0:
-                if _same_node(HT[h], o, param[i], const[i], kids, OP, PARAM, CONSTV, CH0, CHN, CH):
+                if _same_node(HT[h], head, pb, cb, kids, KEY, CH):
                     sid = HT[h]
                     break
                 h = (h + np.uint64(1)) & mask
@@ -1774,6 +1787,7 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
                 e0 = counts[1]
                 OP[sid], PARAM[sid], CONSTV[sid] = o, param[i], const[i]
                 CH0[sid], CHN[sid] = e0, nk
+                KEY[sid, 0], KEY[sid, 1], KEY[sid, 2], KEY[sid, 3] = head, pb, cb, e0
                 size = 1.0 + (1.0 if (has_c and (o == ADD or o == MUL)) else 0.0)
                 height = 0.0
                 for j in range(nk):

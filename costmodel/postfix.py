@@ -105,6 +105,7 @@ class PostfixTable:
         self._arrays = dag.NodeArrays()
         self._counts = np.zeros(2, np.int64)
         self._hash = np.full(4096, -1, np.int64)  # open addressing: node ids (kernels.intern_postfix)
+        self._key = np.zeros((len(self._arrays.op), 4), np.int64)  # each node's key in one record (kernels._same_node)
         self.generation += 1
 
     def __len__(self) -> int:
@@ -130,16 +131,17 @@ class PostfixTable:
         k = 0
         while k < n:
             k = K.intern_postfix(batch.op, batch.param, batch.const, batch.nkids, batch.offsets, k, a.op, a.param, a.const,
-                                 a.ch0, a.chn, a.ch, a.size, a.height, a.nb, a.treeb, self._counts, self._hash, roots, errs,
-                                 stack, self._fb)
+                                 a.ch0, a.chn, a.ch, a.size, a.height, a.nb, a.treeb, self._counts, self._hash, self._key,
+                                 roots, errs, stack, self._fb)
             a.n, a.n_edges = int(self._counts[0]), int(self._counts[1])
             if k < n:  # room for the next expressions
                 need = int(lengths[k:].sum())
                 a._grow(a.n + max(need, a.capacity), a.n_edges + max(need, len(a.ch)))
+                self._key = dag.grown(self._key, len(a.op))
                 if 2 * (a.n + need) > len(self._hash):
                     size = 1 << int(3 * (a.n + need)).bit_length()
                     self._hash = np.full(size, -1, np.int64)
-                    K.rehash(self._hash, a.n, a.op, a.param, a.const, a.ch0, a.chn, a.ch, self._fb)
+                    K.rehash(self._hash, a.n, self._key, a.ch)
         return roots, errs
 
 

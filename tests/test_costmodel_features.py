@@ -255,3 +255,16 @@ def test_rom_block_counts_equal_the_bit_by_bit_count():
               np.array([0.5, -0.25]), np.arange(200) / 8.0 - 10, np.r_[np.zeros(130), np.ones(70) * 0.75]]
     for v in tables:
         assert _table_range(v)[3:] == _rom_counts_bit_by_bit(v)
+
+
+def test_the_fast_number_conversion_equals_sympys():
+    import random
+
+    import sympy
+
+    random.seed(7)
+    values = [random.uniform(-1e3, 1e3) * 10.0 ** random.randint(-30, 30) for _ in range(3000)]
+    numbers = [sympy.Float(v) for v in values] + [sympy.Float(repr(v)[:9]) for v in values]
+    numbers += [sympy.Float('0.1', 30), sympy.Integer(2**70 + 1), sympy.Integer(-3), sympy.Rational(1, 3), sympy.pi, sympy.E]
+    for e in numbers:
+        assert dag._number(e) == float(e), e

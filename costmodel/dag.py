@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 from mpmath.libmp import to_float
 
+from hls_gen.errors import ExpressionError
 from hls_gen.ir import decompose
 from hls_gen.operators import LUT_FUNCTIONS, OPERATORS
 
@@ -207,23 +208,17 @@ class NodeTable:
 
     def _slow(self, e: sympy.Basic) -> int:
         """Everything else, named by ``decompose`` (abs, log, log_abs, sqrt_abs, pow_abs). ``decompose`` first
-        asks sympy whether the node is a number, which walks the whole subtree each time; where the argument
-        holds a variable it cannot be, and the node is named here as ``decompose`` would name it."""
-        name = None
-        if isinstance(e, sympy.Abs):
-            name, arg, param = 'abs', e.args[0], NAN
-        elif isinstance(e, sympy.log):
-            arg, param = e.args[0], NAN
-            name = 'log'
-            if isinstance(arg, sympy.Abs):
-                name, arg = 'log_abs', arg.args[0]
-        elif e.is_Pow and isinstance(e.args[0], sympy.Abs) and e.args[1].is_Number and not e.args[1].is_negative:
-            arg, exp = e.args[0].args[0], e.args[1]
-            name, param = ('sqrt_abs', NAN) if exp == _HALF else ('pow_abs', float(exp))
-        if name is not None:
-            kid = self.intern(arg)
-            if self._has_var[kid]:
-                return self._node(OP_CODE[name], param, NAN, (kid,))
+        asks sympy whether the node is a number, which walks the whole subtree each time; so the node is named
+        without that test first, and that name stands where an argument holds a variable (then it is no
+        number)."""
+        try:
+            n = decompose(e, number_test=False)
+        except ExpressionError:  # a form only a constant may take: the full test below decides
+            n = None
+        if n is not None:
+            kids = tuple([self.intern(a) for a in n.args])
+            if any(self._has_var[k] for k in kids):
+                return self._node(OP_CODE[n.op], float(n.value) if n.value is not None else NAN, NAN, kids)
         n = decompose(e)
         if n.op == 'const':
             return self._const_node(float(n.value))

@@ -24,10 +24,13 @@ class Node:
     value: float | int | None = None  # variable index, constant value, or integer power
 
 
-def decompose(e: sympy.Expr) -> Node:
+def decompose(e: sympy.Expr, number_test: bool = True) -> Node:
+    """The table operator of ``e``'s root and its arguments. ``number_test=False`` skips asking sympy whether
+    a non-Number ``e`` is a real constant (``is_number`` walks the whole subtree): for a caller that knows
+    the subtree holds a variable, which makes the answer no."""
     if e.is_Symbol:
         return Node('var', (), int(e.name[1:]))
-    if e.is_Number or (e.is_number and e.is_real and not e.free_symbols):
+    if e.is_Number or (number_test and e.is_number and e.is_real and not e.free_symbols):
         return Node('const', (), float(e))
     if e.is_Add:
         return Node('+', tuple(e.args))

@@ -199,20 +199,20 @@ def main(argv=None) -> int:
         print(json.dumps(res, indent=1))
     else:
         for k in keys:
-            r = res[k]
-            if 'note' in r:
-                print(f'{k:20s} {r["note"]}')
-            else:
-                print(f'{k:20s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
-                      f'   single {r["single"]:>7,d}/s')
+            print(_line(k, res[k]))
         if len(runs) > 1:
             print(f'medians of {len(runs)} runs; the best run of each (the speed of this machine drifts; the best is '
                   'the least disturbed):')
             for k in best:
-                b = best[k]
-                print(f'{k:20s} cold {b["cold"]:>9,d}/s   search {b["search"]:>9,d}/s   warm {b["warm"]:>9,d}/s'
-                      f'   single {b["single"]:>7,d}/s')
+                print(_line(k, best[k]))
     return 0
+
+
+def _line(key: str, r: dict) -> str:
+    if 'note' in r:
+        return f'{key:20s} {r["note"]}'
+    return (f'{key:20s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
+            f'   single {r["single"]:>7,d}/s')
 
 
 if __name__ == '__main__':

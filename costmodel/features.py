@@ -23,6 +23,7 @@ which works over whole batches of arrays. ``tests/test_costmodel_kernels.py`` ho
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import threading
@@ -381,16 +382,13 @@ class FeatureExtractor:
         self._begin_batch()
         intern = self.table.intern
         jobs = []
-        gc_on = gc.isenabled()
-        gc.disable()
-        for d in designs:
-            try:
-                roots = tuple(intern(e.sympy_expr) for e in d.outputs)
-            except SrcostError:
-                roots = ()
-            jobs.append((Job(d.precision, d.luts, d.clock_period_ns, d.n_inputs), roots))
-        if gc_on:
-            gc.enable()
+        with _gc_paused():
+            for d in designs:
+                try:
+                    roots = tuple(intern(e.sympy_expr) for e in d.outputs)
+                except SrcostError:
+                    roots = ()
+                jobs.append((Job(d.precision, d.luts, d.clock_period_ns, d.n_inputs), roots))
         return self._matrix_jobs_unlocked(jobs, calibration)
 
     def expression_jobs(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
@@ -440,14 +438,9 @@ class FeatureExtractor:
             return self._matrix_jobs_unlocked(self.expression_jobs(exprs, precision, luts, clock_period_ns), calibration)
         self._begin_batch()
         intern = self.table.intern
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc_paused():
             roots = np.fromiter((intern(getattr(e, 'sympy_expr', e)) for e in exprs), np.int64, len(exprs))
             return self.compiled.expressions(roots, precision, luts, clock_period_ns, self._costs(calibration, precision, clock_period_ns))
-        finally:
-            if enabled:
-                gc.enable()
 
     def _postfix_matrix_unlocked(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (),
                                  clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
@@ -495,15 +488,8 @@ class FeatureExtractor:
         if self.engine == 'compiled':
             out, self.errors = self.compiled.jobs(jobs, calibration)
             return out
-        # The caches hold millions of small objects and make no reference cycles: a cyclic-GC pass over
-        # them costs more than the work, so collection waits until the batch is done.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc_paused():
             return self._matrix_jobs(jobs, calibration)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
         self._check()
@@ -580,6 +566,20 @@ class FeatureExtractor:
     def datapath_features(self, designs: Sequence[Design]) -> pd.DataFrame:
         """Only what the open backend's analytic model reads (no calibration needed)."""
         return self.features(designs, None)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Cyclic garbage collection paused for a batch (restored as it was, also on an error). The caches hold
+    millions of small objects and make no reference cycles: a cyclic-GC pass over them costs more than the
+    work, so collection waits until the batch is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def precision_columns(p: Precision, clock_period_ns: float) -> tuple[float, ...]:

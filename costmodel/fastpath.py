@@ -8,7 +8,6 @@ them feature for feature); ``FeatureExtractor`` hands its batches here unless bu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,7 @@ from . import dag
 from . import kernels as K
 from .calibration import OperatorCosts
 from .dag import grown as _grown
-from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _layout, native_raw, native_value
+from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _apply, _layout
 
 _LUT_NAMES = tuple(sorted(LUT_FUNCTIONS))
 _OVER = {'AP_WRAP': 0, 'AP_SAT': 1, 'AP_SAT_SYM': 2}
@@ -142,49 +141,38 @@ class _Store:
             self.EDGE = _grown(self.EDGE, max(2 * len(self.EDGE), na.n_edges), 0.0)
 
     # -- answers to the forward pass's requests ---------------------------------------------------------
-    def answer(self, req: np.ndarray) -> None:
-        """Computes what one request of the forward pass asks (a ROM's contents, a function of a constant)."""
-        kind = int(req[0])
-        code = int(req[2])
+    def answer(self, reqs: np.ndarray) -> None:
+        """Computes what the forward pass's requests ask (ROM contents, functions of constants): the float
+        functions in one numpy call per function over all the requests' arguments, the rest in compiled code."""
+        nat = np.flatnonzero(reqs[:, 0] != K.NEED_LUT)
+        raw, offs = np.zeros(1), np.zeros(1, np.int64)
+        if len(nat):
+            # the requests of one function (and parameter) next to each other: one numpy call each
+            nat = nat[np.lexsort((reqs[nat, 3], reqs[nat, 2]))]
+            counts = np.ones(len(nat), np.int64)
+            tab = reqs[nat, 0] == K.NEED_NATIVE
+            r = reqs[nat[tab]]
+            counts[tab] = np.rint((r[:, 5] - r[:, 4]) / r[:, 6]).astype(np.int64) + 1  # native_raw's count
+            offs = np.zeros(len(nat) + 1, np.int64)
+            np.cumsum(counts, out=offs[1:])
+            xs = np.empty(int(offs[-1]))
+            K.answer_grid(reqs, nat, offs, xs)
+            raw = np.empty_like(xs)
+            g0 = 0
+            for g in range(1, len(nat) + 1):
+                if g == len(nat) or reqs[nat[g], 2] != reqs[nat[g0], 2] or not _same_param(reqs[nat[g], 3], reqs[nat[g0], 3]):
+                    code, param = int(reqs[nat[g0], 2]), float(reqs[nat[g0], 3])
+                    a, b = offs[g0], offs[g]
+                    raw[a:b] = _apply(dag.OPS[code], param, xs[a:b])
+                    g0 = g
         prec = self.ctx.precision
-        if kind == K.NEED_NATIVE_CONST:
-            param, x = float(req[3]), float(req[4])
-            key = (float(code), 0.0 if math.isnan(param) else param, x)
-            if not K.fconst_has(self.fconst, *key):
-                K.fconst_put(self.fconst, *key, native_value(dag.OPS[code], param, x, prec))
-            return
-        if kind == K.NEED_NATIVE:
-            param, lo, hi, step = (float(v) for v in req[3:7])
-            key = (float(code), 0.0 if math.isnan(param) else param, lo, hi, step)
-            if not K.tab_has(self.tabs, *key):
-                self._put_table(key, K.saturated_table_range(native_raw(dag.OPS[code], param, lo, hi, step), prec.min_value,
-                                                             prec.max_value, prec.step))
-            return
-        if kind == K.NEED_LUT:
-            lo, hi, stride = (int(v) for v in req[3:6])
-            key = (float(code), float(lo), float(hi), float(stride), 0.0)
-            if not K.tab_has(self.tabs, *key):
-                j = code - K.LUT0
-                s0, size = int(self.L[j, 3]), int(self.L[j, 2])
-                self._put_table(key, K.table_range(np.ascontiguousarray(self.LS[s0 : s0 + size][lo : hi + 1 : stride])))
-            return
-        raise RuntimeError(f'costmodel.kernels: unknown request {kind}')  # pragma: no cover
-
-    def _put_table(self, key: tuple, out: tuple) -> None:
-        lo, hi, step, lut6, chunks, groups, active, eff, bit_lut6, bit_groups = out
-        t = int(self.meta[K.C_TAB])
-        if t >= len(self.TAB):
+        # the native requests first, in the order of their values in ``raw``; then the LUT ones
+        order = np.concatenate((nat, np.flatnonzero(reqs[:, 0] == K.NEED_LUT)))
+        R = np.ascontiguousarray(reqs[order])
+        while K.answer_requests(R, offs, raw, prec.min_value, prec.max_value, prec.step, self.L, self.LS, self.TAB,
+                                self.TB, self.meta, self.tabs, self.fconst) < 0:
             self.TAB = _grown(self.TAB, 2 * len(self.TAB), 0.0)
-        nb = len(bit_lut6)
-        b0 = int(self.meta[K.C_TABBITS])
-        if b0 + nb > len(self.TB):
-            self.TB = _grown(self.TB, max(2 * len(self.TB), b0 + nb), 0.0)
-        self.TB[b0 : b0 + nb, 0] = bit_lut6
-        self.TB[b0 : b0 + nb, 1] = bit_groups
-        self.TAB[t] = (lo, hi, step, lut6, chunks, groups, active, eff, b0, nb)
-        self.meta[K.C_TAB] = t + 1
-        self.meta[K.C_TABBITS] = b0 + nb
-        K.tab_put(self.tabs, *key, t)
+            self.TB = _grown(self.TB, 2 * len(self.TB), 0.0)
 
     def forward(self, na: dag.NodeArrays, roots: np.ndarray) -> None:
         self.sync(na)
@@ -204,8 +192,7 @@ class _Store:
                 self.MS = _grown(self.MS, 2 * len(self.MS), 0.0)
                 self.BITS = _grown(self.BITS, 2 * len(self.BITS), 0.0)
                 continue
-            for req in self.reqs[:n]:
-                self.answer(req)
+            self.answer(self.reqs[:n])
         raise RuntimeError('costmodel.kernels: the forward pass did not finish')  # pragma: no cover
 
     def cost_memo(self, costs: OperatorCosts | None) -> _CostMemo:
@@ -220,6 +207,10 @@ class _Store:
                          np.full((len(self.V), 5), np.nan))
         self.cal[id(costs)] = memo
         return memo
+
+
+def _same_param(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
 
 
 def cost_table(costs: OperatorCosts, ctx: Context) -> np.ndarray:

@@ -952,7 +952,7 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             base_lat = max(base_lat, getv(V, CH[c0 + i])[LAT])
         row[I_NODE_DELAY] = max(v[LAT] - base_lat, 0.0)
         if v[KEY] == KEY_NONE:
-            v = with_key(v, intern_key(keys, 1.0, float(s), 0.0))
+            v = with_key(v, -(s + 1.0))  # the reference's ('n', s): negative, so apart from intern_key's ids
         for j in range(7):
             V[s, j] = v[j]
         ROWS[s] = row
@@ -1632,6 +1632,75 @@ def table_range(values):
             acc |= ints[q]
         eff = _top_bit(acc & mask) + 1
     return lo, hi, step, lut6_bit.sum(), chunks, groups_bit.sum(), active, float(max(eff, 1)), lut6_bit, groups_bit
+
+
+@kernel
+def answer_grid(REQS, idx, offs, xs):
+    """The arguments at which the native-function requests ``REQS[idx]`` need their function: a table's
+    addresses lo, lo + step, ..., hi (``fixedpoint.native_raw``'s arithmetic) or a constant, each request's
+    into ``xs[offs[q] : offs[q + 1]]``."""
+    for q in range(len(idx)):
+        r = REQS[idx[q]]
+        o = offs[q]
+        if r[0] == NEED_NATIVE_CONST:
+            xs[o] = r[4]
+        else:
+            lo, step = r[4], r[6]
+            for j in range(offs[q + 1] - o):
+                xs[o + j] = lo + float(j) * step
+
+
+@njit(cache=True)
+def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, tabs, fconst):
+    """Stores what the forward pass's requests ``REQS`` ask, the native-function ones first: native tables
+    and constants from the float function's values ``raw`` (the q-th native request's at
+    ``raw[offs[q] : offs[q + 1]]``; saturated as ``fixedpoint._saturate``), LUT tables from the samples ``LS``. Returns -1 when TAB or TB must grow
+    first (requests already answered are found in the dicts on the next call), else 0."""
+    q = 0
+    for i in range(len(REQS)):
+        r = REQS[i]
+        kind = int(r[0])
+        code = r[2]
+        if kind == NEED_LUT:
+            key = (code, r[3], r[4], r[5], 0.0)
+            if key in tabs:
+                continue
+            j = int(code) - LUT0
+            s0 = int(L[j, 3])
+            lo, hi, stride = int(r[3]), int(r[4]), int(r[5])
+            vals = LS[s0 + lo : s0 + hi + 1 : stride].copy()
+            out = table_range(vals)
+        else:
+            o0, o1 = offs[q], offs[q + 1]
+            q += 1
+            pk = r[3] if r[3] == r[3] else 0.0
+            if kind == NEED_NATIVE_CONST:
+                fk = (code, pk, r[4])
+                if fk not in fconst:
+                    x = raw[o0]
+                    if x != x:
+                        x = 0.0
+                    x = min(max(x, vmin), vmax)
+                    fconst[fk] = np.floor(x / vstep) * vstep
+                continue
+            key = (code, pk, r[4], r[5], r[6])
+            if key in tabs:
+                continue
+            out = saturated_table_range(raw[o0:o1], vmin, vmax, vstep)
+        t = meta[C_TAB]
+        nb = len(out[8])
+        b0 = meta[C_TABBITS]
+        if t >= TAB.shape[0] or b0 + nb > TB.shape[0]:
+            return -1
+        for j in range(nb):
+            TB[b0 + j, 0] = out[8][j]
+            TB[b0 + j, 1] = out[9][j]
+        TAB[t, 0], TAB[t, 1], TAB[t, 2], TAB[t, 3], TAB[t, 4] = out[0], out[1], out[2], out[3], out[4]
+        TAB[t, 5], TAB[t, 6], TAB[t, 7], TAB[t, 8], TAB[t, 9] = out[5], out[6], out[7], b0, nb
+        meta[C_TAB] = t + 1
+        meta[C_TABBITS] = b0 + nb
+        tabs[key] = t
+    return 0
 
 
 @njit(cache=True)

@@ -107,6 +107,54 @@ def test_rom_contents_match_the_reference():
                 assert list(ref[7]) == list(got[8]) and list(ref[8]) == list(got[9])
 
 
+def test_batched_rom_answers_match_the_reference():
+    """The forward pass's requests of one round are answered together (one numpy call per function): each
+    table and constant must be what the reference computes for it alone."""
+    from costmodel import dag
+    from costmodel.fastpath import _Store
+    from costmodel.features import Job
+    from costmodel.fixedpoint import native_contents, native_value
+
+    rng = np.random.default_rng(5)
+    p = Precision.parse('ap_fixed<16,6>')
+    st = _Store(FeatureExtractor().context(Job(p, (), 5.0, 1)))
+    reqs, want = [], []
+    for _ in range(60):
+        name = str(rng.choice(['sin', 'exp', 'log', 'inv', 'tanh', 'sqrt', 'pow_abs', 'cosh']))
+        param = float(rng.choice([0.5, 1.5, 2.7])) if name == 'pow_abs' else float('nan')
+        code = dag.OP_CODE[name]
+        step = 2.0 ** -int(rng.integers(0, 8))
+        lo = float(np.floor(rng.uniform(-8, 8) / step) * step)
+        if rng.random() < 0.3:
+            reqs.append((K.NEED_NATIVE_CONST, 0, code, param, lo, 0, 0, 0))
+            want.append(('c', (float(code), 0.0 if param != param else param, lo), native_value(name, param, lo, p)))
+        else:
+            hi = lo + step * int(rng.integers(1, 700))
+            reqs.append((K.NEED_NATIVE, 0, code, param, lo, hi, step, 0))
+            want.append(('t', (float(code), 0.0 if param != param else param, lo, hi, step),
+                         _table_range(native_contents(name, param, lo, hi, step, p))))
+    for j in range(10):  # LUT tables, and requests asked twice in a round
+        code = K.LUT0 + j % 9
+        size = int(st.L[code - K.LUT0, 2])
+        lo = int(rng.integers(0, size // 2))
+        hi, stride = lo + int(rng.integers(1, size // 2)), int(rng.integers(1, 4))
+        reqs.append((K.NEED_LUT, 0, code, lo, hi, stride, 0, 0))
+        s0 = int(st.L[code - K.LUT0, 3])
+        want.append(('t', (float(code), float(lo), float(hi), float(stride), 0.0), _table_range(st.LS[s0:s0 + size][lo:hi + 1:stride])))
+    reqs += reqs[:5]
+    st.answer(np.array(reqs, np.float64))
+    for kind, key, ref in want:
+        if kind == 'c':
+            assert K.fconst_has(st.fconst, *key) and st.fconst[key] == ref
+            continue
+        t = st.tabs[key]
+        row = st.TAB[t]
+        assert tuple(row[:7]) == ref[:7] and row[7] == (ref[9] or -1.0), key
+        b0, nb = int(row[8]), int(row[9])
+        assert list(st.TB[b0:b0 + nb, 0]) == list(ref[7]) and list(st.TB[b0:b0 + nb, 1]) == list(ref[8])
+    assert int(st.meta[K.C_TAB]) == len(st.tabs)  # a request asked twice is answered once
+
+
 def test_engine_is_checked():
     with pytest.raises(ValueError, match='engine'):
         FeatureExtractor(engine='fortran')

@@ -1798,23 +1798,57 @@ def rehash(HT, n, KEY, CH):
 
 @kernel
 def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB, counts,
-                   HT, KEY, roots, errs, stack, fb):
+                   HT, KEY, EHT, EXP, TOK, roots, errs, stack, fb):
     """Hash-conses expressions given in postfix form (node i: ``op[i]``, ``param[i]``, ``const[i]`` as in
     ``dag.NodeTable``, and ``nkids[i]`` children: the subtrees just before it, first child first) into the
     node arrays, from expression ``first`` on; expression k is nodes ``expr0[k]:expr0[k + 1]``. ``HT`` is an
     open-addressing table of node ids (-1: empty) kept at most half full; ``KEY`` the nodes' keys (see
     ``_same_node``). Writes each root id (or -1 and an error code). ``counts``: nodes and edges in the
-    arrays. Returns the index of the first expression not done: less than the number of expressions when
-    the arrays or ``HT`` must grow first. ``fb``: one float64 of scratch (this kernel runs without reference
-    counting, so it allocates nothing)."""
+    arrays. Whole expressions seen before are found at once: ``EHT`` is an open-addressing table of them
+    (-1: empty; at most half full), ``EXP`` their records (root, first token, tokens, hash) and ``TOK`` their
+    tokens (op + 256 * children, parameter bits, constant bits); ``counts[2:4]``: expressions and tokens
+    stored. Returns the index of the first expression not done: less than the number of expressions when
+    the arrays or a hash table must grow first. ``fb``: one float64 of scratch (this kernel runs without
+    reference counting, so it allocates nothing)."""
     n_expr = len(expr0) - 1
     ib = fb.view(np.int64)
     mask = np.uint64(len(HT) - 1)
+    emask = np.uint64(len(EHT) - 1)
     for k in range(first, n_expr):
         a, b = expr0[k], expr0[k + 1]
         if counts[0] + (b - a) > len(OP) or counts[0] + (b - a) > len(KEY) or counts[1] + (b - a) > len(CH) \
-                or 2 * (counts[0] + (b - a)) > len(HT):
+                or 2 * (counts[0] + (b - a)) > len(HT) or counts[2] + 1 > len(EXP) or counts[3] + (b - a) > len(TOK) \
+                or 2 * (counts[2] + 1) > len(EHT):
             return k
+        # the whole expression, if stored: its tokens' hash, then a comparison with the stored tokens
+        eh = np.uint64(b - a)
+        for i in range(a, b):
+            eh = (eh ^ np.uint64(op[i] + 256 * nkids[i])) * np.uint64(0x9E3779B97F4A7C15)
+            eh = (eh ^ np.uint64(_bits(param[i], fb, ib))) * np.uint64(0xBF58476D1CE4E5B9)
+            eh = (eh ^ np.uint64(_bits(const[i], fb, ib))) * np.uint64(0x94D049BB133111EB)
+            eh ^= eh >> np.uint64(29)
+        ekey = np.int64(eh >> np.uint64(1))
+        slot = np.uint64(ekey) & emask
+        found = -1
+        while EHT[slot] >= 0:
+            x = EHT[slot]
+            if EXP[x, 3] == ekey and EXP[x, 2] == b - a:
+                t0 = EXP[x, 1]
+                same = True
+                for i in range(a, b):
+                    t = t0 + i - a
+                    if TOK[t, 0] != op[i] + 256 * nkids[i] or TOK[t, 1] != _bits(param[i], fb, ib) \
+                            or TOK[t, 2] != _bits(const[i], fb, ib):
+                        same = False
+                        break
+                if same:
+                    found = EXP[x, 0]
+                    break
+            slot = (slot + np.uint64(1)) & emask
+        if found >= 0:
+            errs[k] = PF_OK
+            roots[k] = found
+            continue
         top = 0
         err = PF_OK if b > a else PF_EMPTY
         for i in range(a, b):
@@ -1877,7 +1911,27 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
             err = PF_LEFT
         errs[k] = err
         roots[k] = stack[0] if err == PF_OK else -1
+        if err == PF_OK:  # remembered whole (``slot``: the empty one the search above ended on)
+            x, t0 = counts[2], counts[3]
+            for i in range(a, b):
+                TOK[t0 + i - a, 0] = op[i] + 256 * nkids[i]
+                TOK[t0 + i - a, 1] = _bits(param[i], fb, ib)
+                TOK[t0 + i - a, 2] = _bits(const[i], fb, ib)
+            EXP[x, 0], EXP[x, 1], EXP[x, 2], EXP[x, 3] = stack[0], t0, b - a, ekey
+            EHT[slot] = x
+            counts[2], counts[3] = x + 1, t0 + (b - a)
     return n_expr
+
+
+@kernel
+def rehash_expressions(EHT, n, EXP):
+    """Puts the stored expressions 0..n-1 into the empty open-addressing table ``EHT``."""
+    mask = np.uint64(len(EHT) - 1)
+    for x in range(n):
+        h = np.uint64(EXP[x, 3]) & mask
+        while EHT[h] >= 0:
+            h = (h + np.uint64(1)) & mask
+        EHT[h] = x
 
 
 # -- XGBoost trees -----------------------------------------------------------------------------------------

@@ -103,13 +103,22 @@ class PostfixTable:
 
     def clear(self) -> None:
         self._arrays = dag.NodeArrays()
-        self._counts = np.zeros(2, np.int64)
+        self._counts = np.zeros(4, np.int64)  # nodes, edges, expressions and tokens stored
         self._hash = np.full(4096, -1, np.int64)  # open addressing: node ids (kernels.intern_postfix)
         self._key = np.zeros((len(self._arrays.op), 4), np.int64)  # each node's key in one record (kernels._same_node)
+        # whole expressions seen before (a search asks again for the ones it keeps): table, records, tokens
+        self._ehash = np.full(1024, -1, np.int64)
+        self._exp = np.zeros((512, 4), np.int64)
+        self._tok = np.zeros((8192, 3), np.int64)
         self.generation += 1
 
     def __len__(self) -> int:
         return int(self._counts[0])
+
+    @property
+    def n_expressions(self) -> int:
+        """Distinct well-formed expressions remembered whole."""
+        return int(self._counts[2])
 
     def arrays(self) -> dag.NodeArrays:
         return self._arrays
@@ -128,11 +137,20 @@ class PostfixTable:
         errs = np.zeros(n, np.int64)
         lengths = np.diff(batch.offsets)
         stack = np.zeros(max(int(lengths.max()) if n else 1, 1), np.int64)
+        # room to remember every expression of the batch
+        n_exp, n_tok = int(self._counts[2]), int(self._counts[3])
+        if n_exp + n > len(self._exp):
+            self._exp = dag.grown(self._exp, max(2 * len(self._exp), n_exp + n))
+        if n_tok + len(batch.op) > len(self._tok):
+            self._tok = dag.grown(self._tok, max(2 * len(self._tok), n_tok + len(batch.op)))
+        if 2 * (n_exp + n) > len(self._ehash):
+            self._ehash = np.full(1 << int(3 * (n_exp + n)).bit_length(), -1, np.int64)
+            K.rehash_expressions(self._ehash, n_exp, self._exp)
         k = 0
         while k < n:
             k = K.intern_postfix(batch.op, batch.param, batch.const, batch.nkids, batch.offsets, k, a.op, a.param, a.const,
                                  a.ch0, a.chn, a.ch, a.size, a.height, a.nb, a.treeb, self._counts, self._hash, self._key,
-                                 roots, errs, stack, self._fb)
+                                 self._ehash, self._exp, self._tok, roots, errs, stack, self._fb)
             a.n, a.n_edges = int(self._counts[0]), int(self._counts[1])
             if k < n:  # room for the next expressions
                 need = int(lengths[k:].sum())

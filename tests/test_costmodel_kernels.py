@@ -188,6 +188,39 @@ def test_postfix_batches_cost_exactly_what_their_expressions_cost():
         np.testing.assert_array_equal(m.predict_expressions_matrix(exprs[:50], p), m.predict_postfix(batch.take(range(50)), p))
 
 
+def test_postfix_expressions_asked_again_are_found_whole():
+    """A search asks again for the expressions it keeps: they are found as a whole (no new node) and get
+    the roots they got the first time, also across growth of the tables, next to malformed ones."""
+    from costmodel import dag
+    from costmodel.postfix import Postfix, PostfixTable
+
+    exprs = [d.outputs[0] for d in generate_designs(700, 8, GeneratorConfig(max_outputs=1, p_custom_lut=0.0))]
+    batch = Postfix.from_expressions(exprs)
+    t = PostfixTable()
+    a, errs_a = t.intern(batch.take(range(300)))
+    b, errs_b = t.intern(batch.take(range(300, 600)))  # the expression store grows, its table is rebuilt
+    first, errs = np.concatenate((a, b)), np.concatenate((errs_a, errs_b))
+    assert (errs == 0).all() and (first >= 0).all()
+    n_nodes, n_exprs = len(t), t.n_expressions
+    assert n_exprs == len(set(first))
+    # again, reordered with repeats, a malformed one (x0 with a child), and 100 new ones
+    V = dag.OP_CODE['var']
+    bad = Postfix(np.array([V, V]), np.array([0.0, 0.0]), np.full(2, np.nan), np.array([0, 1]), np.array([0, 2]))
+    idx = list(range(599, -1, -1)) + [3, 3]
+    again = batch.take(idx)
+    both = Postfix(*(np.concatenate((getattr(again, f), getattr(bad, f))) for f in ('op', 'param', 'const', 'nkids')),
+                   np.concatenate((again.offsets, again.offsets[-1] + bad.offsets[1:])))
+    roots, errs = t.intern(both)
+    assert list(roots[:-1]) == [first[i] for i in idx] and errs[-1] != 0 and roots[-1] == -1
+    assert len(t) == n_nodes and t.n_expressions == n_exprs
+    roots, errs = t.intern(bad)
+    assert errs[0] != 0  # a malformed expression is never remembered
+    new, _ = t.intern(batch.take(range(600, 700)))
+    fresh, _ = PostfixTable().intern(batch)
+    # the same sharing as a table that saw all 700 at once
+    assert len(set(new) | set(first)) == len(set(fresh))
+
+
 def test_malformed_postfix_expressions_get_nan_rows_and_reasons():
     from hls_gen import ExpressionError
 

@@ -57,10 +57,11 @@ class _CostMemo:
 
 @dataclass
 class _RowCache:
-    """Rows already computed for single-output designs in one setting, by root id (-1: none yet)."""
+    """Rows already computed for single-output designs in one setting: ``index[root]`` is the row + 1 (0:
+    none yet, so that a grown index is zeros the kernel clears only where written)."""
 
     costs: OperatorCosts | None
-    index: np.ndarray = field(default_factory=lambda: np.full(1024, -1, np.int64))
+    index: np.ndarray = field(default_factory=lambda: np.zeros(1024, np.int64))
     rows: np.ndarray = field(default_factory=lambda: np.zeros((64, 0)))
     n: int = 0
     errors: dict[int, str] = field(default_factory=dict)
@@ -308,23 +309,23 @@ class CompiledFeatures:
             cache = self._row_caches[key] = _RowCache(costs, rows=np.zeros((64, self.n_features)))
         n_nodes = self.table.arrays().n
         if len(cache.index) < n_nodes:
-            cache.index = _grown(cache.index, max(2 * len(cache.index), n_nodes), -1)
-        idx = cache.index[roots]
+            cache.index = _grown(cache.index, max(2 * len(cache.index), n_nodes), 0)
+        idx = cache.index[roots] - 1
         miss = idx < 0
         if miss.any():
             new = np.unique(roots[miss])
-            head = precision_head(precision, clock_period_ns, len(new))
-            rows, errors = self.rows(ctx, new, np.arange(len(new) + 1), head, np.full(len(new), float(clock_period_ns)), costs,
-                                     True, luts)
             n0 = cache.n
             if n0 + len(new) > len(cache.rows):
                 cache.rows = _grown(cache.rows, max(2 * len(cache.rows), n0 + len(new)), 0.0)
-            cache.rows[n0 : n0 + len(new)] = rows
-            cache.index[new] = np.arange(n0, n0 + len(new))
+            # the kernel writes the new rows into the cache itself
+            head = precision_head(precision, clock_period_ns, len(new), out=cache.rows[n0 : n0 + len(new)])
+            _, errors = self.rows(ctx, new, np.arange(len(new) + 1), head, np.full(len(new), float(clock_period_ns)), costs,
+                                  True, luts)
+            cache.index[new] = np.arange(n0 + 1, n0 + len(new) + 1)
             cache.n = n0 + len(new)
             for i, msg in errors.items():
                 cache.errors[n0 + i] = msg
-            idx = cache.index[roots]
+            idx = cache.index[roots] - 1
         out = cache.rows[idx]
         self.fx.errors = {i: cache.errors[j] for i, j in enumerate(idx.tolist()) if j in cache.errors} if cache.errors else {}
         return out
@@ -369,11 +370,16 @@ class CompiledFeatures:
         return out, errors
 
 
-def precision_head(precision: Precision, clock_period_ns: float, n: int) -> np.ndarray:
-    """A feature matrix of ``n`` rows with the precision and clock columns of the design group filled."""
+def precision_head(precision: Precision, clock_period_ns: float, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A feature matrix of ``n`` rows (``out``, zeroed, when given) with the precision and clock columns of
+    the design group filled."""
     from .features import FEATURES, precision_columns
 
-    head = np.zeros((n, len(FEATURES)))
+    if out is None:
+        head = np.zeros((n, len(FEATURES)))
+    else:
+        head = out
+        head[:] = 0.0
     head[:, 3:10] = precision_columns(precision, clock_period_ns)
     return head
 

@@ -105,7 +105,11 @@ class _Store:
         self.TAB = np.zeros((64, K.T_COLS))
         self.TB = np.zeros((4096, 2))
         self.meta = np.zeros(8, np.int64)
-        self.keys, self.tabs, self.fconst = K.new_dicts()
+        # maps of float keys in arrays (kernels.fmap_find): multiplier keys; tables (rows as TAB's); constants
+        self.fb = np.zeros(1)
+        self.KHT, self.KK = np.full(2048, -1, np.int64), np.zeros((1024, 3))
+        self.THT, self.TK = np.full(2 * len(self.TAB), -1, np.int64), np.zeros((len(self.TAB), 5))
+        self.FHT, self.FK, self.FV = np.full(128, -1, np.int64), np.zeros((64, 3)), np.zeros(64)
         self.reqs = np.zeros((256, 8))  # the forward pass's requests (see kernels.forward)
         self.stamp = 0
         self.cal: dict[int, _CostMemo] = {}
@@ -141,6 +145,41 @@ class _Store:
         if na.n_edges > len(self.EDGE):
             self.EDGE = _grown(self.EDGE, max(2 * len(self.EDGE), na.n_edges), 0.0)
 
+    @property
+    def km(self) -> tuple:
+        return self.KHT, self.KK, self.fb
+
+    @property
+    def tm(self) -> tuple:
+        return self.THT, self.TK, self.fb
+
+    @property
+    def fm(self) -> tuple:
+        return self.FHT, self.FK, self.FV, self.fb
+
+    def table_of(self, key: tuple) -> int:
+        """The TAB row of a cached table (key: op code and four floats, as the forward pass asks), or -1."""
+        return int(K.fmap_get(self.THT, self.TK, *map(float, key), self.fb))
+
+    def constant_of(self, key: tuple) -> float | None:
+        """The cached value of a native function at a constant (key: op code, parameter, argument)."""
+        r = int(K.fmap_get(self.FHT, self.FK, *map(float, key), 0.0, 0.0, self.fb))
+        return None if r < 0 else float(self.FV[r])
+
+    def _grow_map(self, which: str, rows: int) -> None:
+        """Room for ``rows`` keys in map ``which`` ('K', 'T' or 'F'), its hash table at most half full."""
+        HT, KEYS = getattr(self, which + 'HT'), getattr(self, which + 'K')
+        n = {'K': K.C_KEYS, 'T': K.C_TAB, 'F': K.C_FCONST}[which]
+        used = int(self.meta[n])
+        if rows > len(KEYS):
+            setattr(self, which + 'K', _grown(KEYS, max(2 * len(KEYS), rows), 0.0))
+            if which == 'F':
+                self.FV = _grown(self.FV, len(self.FK), 0.0)
+        if 2 * rows > len(HT):
+            HT = np.full(1 << int(4 * rows - 1).bit_length(), -1, np.int64)
+            K.fmap_rehash(HT, getattr(self, which + 'K'), used, self.fb)
+            setattr(self, which + 'HT', HT)
+
     # -- answers to the forward pass's requests ---------------------------------------------------------
     def answer(self, reqs: np.ndarray) -> None:
         """Computes what the forward pass's requests ask (ROM contents, functions of constants): the float
@@ -167,12 +206,16 @@ class _Store:
                     raw[a:b] = _apply(dag.OPS[code], param, xs[a:b])
                     g0 = g
         prec = self.ctx.precision
+        room = int(self.meta[K.C_TAB]) + len(reqs)
+        if room > len(self.TAB):
+            self.TAB = _grown(self.TAB, max(2 * len(self.TAB), room), 0.0)
+        self._grow_map('T', room)
+        self._grow_map('F', int(self.meta[K.C_FCONST]) + len(reqs))
         # the native requests first, in the order of their values in ``raw``; then the LUT ones
         order = np.concatenate((nat, np.flatnonzero(reqs[:, 0] == K.NEED_LUT)))
         R = np.ascontiguousarray(reqs[order])
         while K.answer_requests(R, offs, raw, prec.min_value, prec.max_value, prec.step, self.L, self.LS, self.TAB,
-                                self.TB, self.meta, self.tabs, self.fconst) < 0:
-            self.TAB = _grown(self.TAB, 2 * len(self.TAB), 0.0)
+                                self.TB, self.meta, self.tm, self.fm) < 0:
             self.TB = _grown(self.TB, 2 * len(self.TB), 0.0)
 
     def forward(self, na: dag.NodeArrays, roots: np.ndarray) -> None:
@@ -185,13 +228,14 @@ class _Store:
             self.stamp += 1
             n = K.forward(order, na.op, na.param, na.const, na.ch0, na.chn, na.ch, self.Q, self.P, self.L, self.LS, self.V,
                           self.ROWS, self.MS, self.MN, self.EDGE, self.R, self.BITS, self.ERR, self.done, self.pend,
-                          self.stamp, self.meta, self.keys, self.tabs, self.TAB, self.TB, self.fconst, NATIVE_MAX_ADDRESS_BITS,
+                          self.stamp, self.meta, self.km, self.tm, self.TAB, self.TB, self.fm, NATIVE_MAX_ADDRESS_BITS,
                           self.reqs)
             if n == 0:
                 return
             if n < 0:
                 self.MS = _grown(self.MS, 2 * len(self.MS), 0.0)
                 self.BITS = _grown(self.BITS, 2 * len(self.BITS), 0.0)
+                self._grow_map('K', 2 * len(self.KK))
                 continue
             self.answer(self.reqs[:n])
         raise RuntimeError('costmodel.kernels: the forward pass did not finish')  # pragma: no cover

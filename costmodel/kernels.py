@@ -13,7 +13,7 @@ and per edge (parent's child slot) the demanded-bits rules (``EDGE``).
 Values are tuples of 7 floats. The reference compares value *objects* (``is``) in one place, to tell
 which operand of a multiplier is which child: here every value made gets a fresh object id, and a value
 passed through unchanged keeps its id. Multiplier keys (what Yosys' opt_merge merges) are interned
-into integer ids in a typed dict.
+into integer ids in a map held in arrays (``fmap_find``), as are the cached tables and constants.
 
 Anything the kernels cannot do themselves -- evaluating a math function over a ROM's address range, with
 numpy's own functions so that the contents are the reference's to the bit -- is asked of Python: the
@@ -30,8 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
-from numba.typed import Dict
+from numba import njit
 
 from .fixedpoint import N_FIELDS, OP_FIELDS
 
@@ -57,7 +56,7 @@ E_COLS = 4
 # TAB columns (a ROM's contents): lo, hi, step, lut6, chunks, groups, active, eff, first bit row, bits
 T_COLS = 10
 # META counters
-C_OBJ, C_MULT, C_BITS, C_TAB, C_TABBITS = range(5)
+C_OBJ, C_MULT, C_BITS, C_TAB, C_TABBITS, C_KEYS, C_FCONST = range(7)
 # forward-pass status
 OK, NEED_NATIVE, NEED_LUT, NEED_NATIVE_CONST, NEED_GROW = range(5)
 # precision record (P): k, i, f, over (0 WRAP, 1 SAT, 2 SAT_SYM), rnd (0 TRN, 1 RND), truncating (AP_TRN), window
@@ -73,8 +72,6 @@ N_P = 13
 # array (the caller would release a reference it was never given).
 kernel = njit(cache=True, _nrt=False)
 
-key_type = types.UniTuple(types.float64, 3)
-tab_key_type = types.UniTuple(types.float64, 5)
 
 
 # -- fixed-point helpers ---------------------------------------------------------------------------------
@@ -345,14 +342,77 @@ def with_key(v, key):
     return (v[0], v[1], v[2], v[3], v[4], v[5], key)
 
 
-@njit(cache=True)
-def intern_key(keys, tag, x, y):
-    k = (tag, x, y)
-    if k in keys:
-        return keys[k]
-    hit = float(len(keys) + 1)
-    keys[k] = hit
-    return hit
+# -- maps of float keys in arrays ---------------------------------------------------------------------------
+# (numba's typed dicts need reference counting: every lookup increments and decrements the dict's count)
+
+@kernel
+def _fbits(x, fb):
+    """The bit pattern of ``x`` as an int64 (-0.0 as 0.0, which compares equal); ``fb``: one float64 of
+    scratch."""
+    fb[0] = x if x != 0 else 0.0
+    return fb.view(np.int64)[0]
+
+
+@kernel
+def _mix(h, x):
+    h = (h ^ np.uint64(x)) * np.uint64(0x9E3779B97F4A7C15)
+    return h ^ (h >> np.uint64(29))
+
+
+@kernel
+def fmap_find(HT, KEYS, k0, k1, k2, k3, k4, fb):
+    """A map of float keys (3 or 5 floats: ``KEYS.shape[1]``) held in arrays: ``KEYS`` has one row per key,
+    ``HT`` is an open-addressing table of rows (-1: empty; a power of two, at most half full). Keys
+    compare with ``==``, as a dict's float keys do. Returns (the key's row or -1, its slot in ``HT`` or the
+    empty slot where it would go)."""
+    wide = KEYS.shape[1] > 3
+    h = _mix(_mix(_mix(np.uint64(0), _fbits(k0, fb)), _fbits(k1, fb)), _fbits(k2, fb))
+    if wide:
+        h = _mix(_mix(h, _fbits(k3, fb)), _fbits(k4, fb))
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    mask = np.uint64(len(HT) - 1)
+    slot = h & mask
+    while True:
+        r = HT[slot]
+        if r < 0:
+            return -1, slot
+        if KEYS[r, 0] == k0 and KEYS[r, 1] == k1 and KEYS[r, 2] == k2 and (not wide or (KEYS[r, 3] == k3 and KEYS[r, 4] == k4)):
+            return r, slot
+        slot = (slot + np.uint64(1)) & mask
+
+
+@kernel
+def fmap_rehash(HT, KEYS, n, fb):
+    """Puts rows 0..n-1 of ``KEYS`` into the empty table ``HT``."""
+    wide = KEYS.shape[1] > 3
+    for r in range(n):
+        k3 = KEYS[r, 3] if wide else 0.0
+        k4 = KEYS[r, 4] if wide else 0.0
+        slot = fmap_find(HT, KEYS, KEYS[r, 0], KEYS[r, 1], KEYS[r, 2], k3, k4, fb)[1]
+        HT[slot] = r
+
+
+@kernel
+def fmap_get(HT, KEYS, k0, k1, k2, k3, k4, fb):
+    """The key's row, or -1."""
+    return fmap_find(HT, KEYS, k0, k1, k2, k3, k4, fb)[0]
+
+
+@kernel
+def intern_key(km, meta, tag, x, y):
+    """The id (1, 2, ...) of the key (tag, x, y) in the map ``km`` (see ``fmap_find``), added if new;
+    ``forward`` makes sure there is room."""
+    KHT, KK, fb = km
+    r, slot = fmap_find(KHT, KK, tag, x, y, 0.0, 0.0, fb)
+    if r >= 0:
+        return float(r + 1)
+    n = meta[C_KEYS]
+    KHT[slot] = n
+    KK[n, 0], KK[n, 1], KK[n, 2] = tag, x, y
+    meta[C_KEYS] = n + 1
+    return float(n + 1)
 
 
 @kernel
@@ -536,8 +596,8 @@ def cast(a, P, row, meta):
 
 # -- multipliers -----------------------------------------------------------------------------------------
 
-@njit(cache=True)
-def mul_const(a, c, row, meta, buf, keys, tv):
+@kernel
+def mul_const(a, c, row, meta, buf, km, tv):
     """``Datapath.mul_const``; ``buf`` (80) and ``tv`` (80 x 8) are scratch for the shift-add terms."""
     if c == 0:
         return mkc(0.0, meta)
@@ -571,16 +631,16 @@ def mul_const(a, c, row, meta, buf, keys, tv):
             tv[top, q] = w[q]
         tv[top, 7] = p
         top += 1
-    return (tv[0, 0], tv[0, 1], tv[0, 2], tv[0, 3], -1.0, new_obj(meta), intern_key(keys, 3.0, c, a[KEY]))
+    return (tv[0, 0], tv[0, 1], tv[0, 2], tv[0, 3], -1.0, new_obj(meta), intern_key(km, meta, 3.0, c, a[KEY]))
 
 
-@njit(cache=True)
-def mul(a, b, same, rest, row, meta, keys, M, sid, buf, tv):
+@kernel
+def mul(a, b, same, rest, row, meta, km, M, sid, buf, tv):
     """Returns (value, status): status NEED_GROW when the multiplier table is full (nothing recorded)."""
     if a[LO] == a[HI]:
-        return mul_const(b, a[LO], row, meta, buf, keys, tv), OK
+        return mul_const(b, a[LO], row, meta, buf, km, tv), OK
     if b[LO] == b[HI]:
-        return mul_const(a, b[LO], row, meta, buf, keys, tv), OK
+        return mul_const(a, b[LO], row, meta, buf, km, tv), OK
     if meta[C_MULT] >= M.shape[0]:
         return a, NEED_GROW
     if same:
@@ -602,7 +662,7 @@ def mul(a, b, same, rest, row, meta, keys, M, sid, buf, tv):
         wb = min(wb, int(b[EFF]))
     row[I_N_MUL] += 1
     row[I_MUL_BITS] += wa + wb
-    key = intern_key(keys, 2.0, a[KEY], b[KEY])
+    key = intern_key(km, meta, 2.0, a[KEY], b[KEY])
     out = (lo, hi, a[STEP] * b[STEP], max(a[LAT], b[LAT]) + d, -1.0, new_obj(meta), key)
     wy = bits(out)
     n_dsp, add_b, soft = mul_split(wa, wb, ka != 0, kb != 0, wy)
@@ -672,26 +732,26 @@ def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
     return (lo, hi, step, a[LAT] + d, TAB[t, 7], out[OBJ], KEY_NONE), OK
 
 
-@njit(cache=True)
-def table_row(tabs, code, p0, p1, p2, p3):
-    k = (code, p0, p1, p2, p3)
-    if k in tabs:
-        return tabs[k]
-    return -1
+@kernel
+def table_row(tm, code, p0, p1, p2, p3):
+    """The TAB row of the table with this key in the map ``tm`` (its rows are TAB's), or -1."""
+    THT, TK, fb = tm
+    return fmap_find(THT, TK, code, p0, p1, p2, p3, fb)[0]
 
 
-@njit(cache=True)
-def native(code, param, arg, P, row, meta, tabs, TAB, TB, R, sid, BITS, fconst, native_max, req):
+@kernel
+def native(code, param, arg, P, row, meta, tm, TAB, TB, R, sid, BITS, fm, native_max, req):
     """(value, status, arg_lsb). ``code``: the op code of the function the ROM holds."""
     x = cast(arg, P, row, meta)
     arg_lsb = -INF
     pk = param if param == param else 0.0  # NaN (no parameter) would never match as a dict key
     if x[LO] == x[HI]:
-        fk = (float(code), pk, x[LO])
-        if fk not in fconst:
+        FHT, FK, FV, fb = fm
+        r = fmap_find(FHT, FK, float(code), pk, x[LO], 0.0, 0.0, fb)[0]
+        if r < 0:
             req[0], req[2], req[3], req[4] = NEED_NATIVE_CONST, code, param, x[LO]
             return x, NEED_NATIVE_CONST, arg_lsb
-        return mkc(fconst[fk], meta), OK, arg_lsb
+        return mkc(FV[r], meta), OK, arg_lsb
     k0, i0, f0 = kif(x)
     k, i, f = k0, i0, f0
     while k + i + f > native_max and f > -i:
@@ -700,7 +760,7 @@ def native(code, param, arg, P, row, meta, tabs, TAB, TB, R, sid, BITS, fconst, 
         x = quantize(x, k, i, f, 0, 0, row, meta)
     if P[P_TRN] == 1:
         arg_lsb = float(-f)
-    t = table_row(tabs, float(code), pk, x[LO], x[HI], x[STEP])
+    t = table_row(tm, float(code), pk, x[LO], x[HI], x[STEP])
     if t < 0:
         req[0], req[2], req[3], req[4], req[5], req[6] = NEED_NATIVE, code, param, x[LO], x[HI], x[STEP]
         return x, NEED_NATIVE, arg_lsb
@@ -708,8 +768,8 @@ def native(code, param, arg, P, row, meta, tabs, TAB, TB, R, sid, BITS, fconst, 
     return v, status, arg_lsb
 
 
-@njit(cache=True)
-def lut(code, arg, P, L, LS, row, meta, tabs, TAB, TB, R, sid, BITS, req, buf, keys, tv):
+@kernel
+def lut(code, arg, P, L, LS, row, meta, tm, TAB, TB, R, sid, BITS, req, buf, km, tv):
     """(value, status, arg_lsb) of hls4ml's lookup_table; ``L[j]``: start, base_div, size, first sample, usable."""
     j = code - LUT0
     start, base_div, n, s0 = L[j, 0], L[j, 1], int(L[j, 2]), int(L[j, 3])
@@ -725,14 +785,14 @@ def lut(code, arg, P, L, LS, row, meta, tabs, TAB, TB, R, sid, BITS, req, buf, k
             nbits += 1
         arg_lsb = float(-nbits + 1)
     idx = cadd(x, -start, row, meta) if start != 0 else x
-    idx = mul_const(idx, base_div, row, meta, buf, keys, tv)
+    idx = mul_const(idx, base_div, row, meta, buf, km, tv)
     idx = quantize(idx, 1, 40, 0, 0, 0, row, meta)
     idx = min_of(max_of(idx, 0.0, row, meta), n - 1.0, row, meta)
     lo, hi = int(idx[LO]), int(idx[HI])
     if lo == hi:
         return mkc(LS[s0 + lo], meta), OK, arg_lsb
     stride = max(int(np.rint(idx[STEP])), 1)
-    t = table_row(tabs, float(code), float(lo), float(hi), float(stride), 0.0)
+    t = table_row(tm, float(code), float(lo), float(hi), float(stride), 0.0)
     if t < 0:
         req[0], req[2], req[3], req[4], req[5] = NEED_LUT, code, lo, hi, stride
         return x, NEED_LUT, arg_lsb
@@ -766,17 +826,28 @@ def needed(roots, done, CH0, CHN, CH, mark, stamp):
 
 @njit(cache=True)
 def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN, EDGE, R, BITS, ERR, done, pend, stamp,
-            meta, keys, tabs, TAB, TB, fconst, native_max, REQS):
+            meta, km, tm, TAB, TB, fm, native_max, REQS):
     """Evaluates the nodes of ``order`` (ascending ids, from ``needed``) not done yet. Returns 0 when all are
     done; else the number of requests written to ``REQS`` (rows: kind, node, op code, arguments): those
     nodes and the ones above them wait (``pend``) until Python has answered and calls again with the same
-    ``order``; -1 when the multiplier or ROM-bit arrays must grow first."""
-    buf = np.empty(80)
-    tv = np.empty((80, 8))
-    rowbuf = np.empty(N_FIELDS)
-    lsbuf = np.empty(64)
-    sufbuf = np.empty(65)
+    ``order``; -1 when the multiplier, ROM-bit or key arrays must grow first. ``km``, ``tm``, ``fm``: the
+    maps of multiplier keys, tables and function constants (see ``fmap_find``). Allocates the scratch,
+    sized for the node with the most children, and hands it to ``_forward``, which runs without
+    reference counting."""
+    most = 1
+    for s in order:
+        most = max(most, CHN[s])
+    return _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN, EDGE, R, BITS, ERR, done, pend, stamp,
+                    meta, km, tm, TAB, TB, fm, native_max, REQS, np.empty(80), np.empty((80, 8)), np.empty(N_FIELDS),
+                    np.empty(most + 2), np.empty(most + 2))
+
+
+@kernel
+def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN, EDGE, R, BITS, ERR, done, pend, stamp,
+             meta, km, tm, TAB, TB, fm, native_max, REQS, buf, tv, rowbuf, lsbuf, sufbuf):
     window = P[P_WINDOW]
+    n_keys = km[1].shape[0]
+    n_slots = km[0].shape[0]
     n_req = 0
     for s in order:
         if done[s]:
@@ -793,6 +864,10 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
         if n_req == len(REQS):
             pend[s] = stamp
             continue
+        # room for the multiplier keys this node may add (one per product)
+        room = meta[C_KEYS] + nk + 8 + (int(PARAM[s]) if op == POW_INT else 0)
+        if room > n_keys or 2 * room > n_slots:
+            return -1
         req = REQS[n_req]
         Q[s, 0] = quantize_value(PARAM[s], P)
         Q[s, 1] = quantize_value(CONSTV[s], P)
@@ -825,7 +900,7 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
         if op == NEG:
             EDGE[c0, 2], EDGE[c0, 3] = 0.0, INF
         elif op == ADD:
-            lsbs = lsbuf if nk + 1 <= len(lsbuf) else np.empty(nk + 1)
+            lsbs = lsbuf
             for i in range(nk):
                 lsbs[i] = lsb(getv(V, CH[c0 + i]))
             nl = nk
@@ -860,10 +935,10 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             v = out
         elif op == MUL:
             c = CONSTV[s]
-            lsbs = lsbuf if nk <= len(lsbuf) else np.empty(nk)
+            lsbs = lsbuf
             for i in range(nk):
                 lsbs[i] = lsb(getv(V, CH[c0 + i]))
-            suffix = sufbuf if nk + 1 <= len(sufbuf) else np.empty(nk + 1)
+            suffix = sufbuf
             suffix[nk] = 0.0
             for i in range(nk - 1, -1, -1):
                 suffix[i] = suffix[i + 1] + lsbs[i]
@@ -871,7 +946,7 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
                 cq = Q[s, 2]
                 out = mkc(cq, meta)
                 for i in range(nk):
-                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, keys, MS, s, buf, tv)
+                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, km, MS, s, buf, tv)
                     if status != OK:
                         break
                 v = neg(out, meta) if c < 0 else out
@@ -879,7 +954,7 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             else:
                 out = getv(V, CH[c0 + 0])
                 for i in range(1, nk):
-                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, keys, MS, s, buf, tv)
+                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, km, MS, s, buf, tv)
                     if status != OK:
                         break
                 v = out
@@ -911,17 +986,17 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             n = 2 if op == SQUARE else 3 if op == CUBE else int(PARAM[s])
             base = getv(V, CH[c0 + 0])
             lb = lsb(base)
-            out, status = mul(base, base, True, (n - 2) * lb, row, meta, keys, MS, s, buf, tv)
+            out, status = mul(base, base, True, (n - 2) * lb, row, meta, km, MS, s, buf, tv)
             for j in range(n - 2):
                 if status != OK:
                     break
-                out, status = mul(out, base, False, (n - 3 - j) * lb, row, meta, keys, MS, s, buf, tv)
+                out, status = mul(out, base, False, (n - 3 - j) * lb, row, meta, km, MS, s, buf, tv)
             v = out
             EDGE[c0, 0], EDGE[c0, 1] = 0.0, -(n - 1) * lb
         elif op == ABS:
             v = cast(absval(cast(getv(V, CH[c0 + 0]), P, row, meta), row, meta), P, row, meta)
         elif op >= LUT0:
-            v, status, arg_lsb = lut(op, getv(V, CH[c0 + 0]), P, L, LS, row, meta, tabs, TAB, TB, R, s, BITS, req, buf, keys, tv)
+            v, status, arg_lsb = lut(op, getv(V, CH[c0 + 0]), P, L, LS, row, meta, tm, TAB, TB, R, s, BITS, req, buf, km, tv)
         else:
             arg = getv(V, CH[c0 + 0])
             code = op
@@ -931,7 +1006,7 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
                     code = SQRT
                 elif op == LOG_ABS:
                     code = LOG
-            v, status, arg_lsb = native(code, PARAM[s], arg, P, row, meta, tabs, TAB, TB, R, s, BITS, fconst, native_max, req)
+            v, status, arg_lsb = native(code, PARAM[s], arg, P, row, meta, tm, TAB, TB, R, s, BITS, fm, native_max, req)
         if status != OK:
             meta[C_MULT], meta[C_BITS] = m0, b0
             if status == NEED_GROW:
@@ -955,7 +1030,8 @@ def forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, MN
             v = with_key(v, -(s + 1.0))  # the reference's ('n', s): negative, so apart from intern_key's ids
         for j in range(7):
             V[s, j] = v[j]
-        ROWS[s] = row
+        for j in range(N_FIELDS):
+            ROWS[s, j] = row[j]
         MS_start = m0
         MN[s, 0], MN[s, 1] = MS_start, meta[C_MULT] - m0
         ERR[s] = 0
@@ -1651,19 +1727,23 @@ def answer_grid(REQS, idx, offs, xs):
 
 
 @njit(cache=True)
-def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, tabs, fconst):
+def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, tm, fm):
     """Stores what the forward pass's requests ``REQS`` ask, the native-function ones first: native tables
     and constants from the float function's values ``raw`` (the q-th native request's at
     ``raw[offs[q] : offs[q + 1]]``; saturated as ``fixedpoint._saturate``), LUT tables from the samples ``LS``. Returns -1 when TAB or TB must grow
-    first (requests already answered are found in the dicts on the next call), else 0."""
+    first (requests already answered are found in the maps on the next call), else 0. The maps ``tm`` (its
+    rows are TAB's) and ``fm`` (function constants: row r's value is ``FV[r]``) have room for every request."""
+    THT, TK, fb = tm
+    FHT, FK, FV, _ = fm
     q = 0
     for i in range(len(REQS)):
         r = REQS[i]
         kind = int(r[0])
         code = r[2]
         if kind == NEED_LUT:
-            key = (code, r[3], r[4], r[5], 0.0)
-            if key in tabs:
+            k1, k2, k3, k4 = r[3], r[4], r[5], 0.0
+            slot = fmap_find(THT, TK, code, k1, k2, k3, k4, fb)
+            if slot[0] >= 0:
                 continue
             j = int(code) - LUT0
             s0 = int(L[j, 3])
@@ -1675,16 +1755,21 @@ def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, ta
             q += 1
             pk = r[3] if r[3] == r[3] else 0.0
             if kind == NEED_NATIVE_CONST:
-                fk = (code, pk, r[4])
-                if fk not in fconst:
+                f, fslot = fmap_find(FHT, FK, code, pk, r[4], 0.0, 0.0, fb)
+                if f < 0:
                     x = raw[o0]
                     if x != x:
                         x = 0.0
                     x = min(max(x, vmin), vmax)
-                    fconst[fk] = np.floor(x / vstep) * vstep
+                    n = meta[C_FCONST]
+                    FHT[fslot] = n
+                    FK[n, 0], FK[n, 1], FK[n, 2] = code, pk, r[4]
+                    FV[n] = np.floor(x / vstep) * vstep
+                    meta[C_FCONST] = n + 1
                 continue
-            key = (code, pk, r[4], r[5], r[6])
-            if key in tabs:
+            k1, k2, k3, k4 = pk, r[4], r[5], r[6]
+            slot = fmap_find(THT, TK, code, k1, k2, k3, k4, fb)
+            if slot[0] >= 0:
                 continue
             out = saturated_table_range(raw[o0:o1], vmin, vmax, vstep)
         t = meta[C_TAB]
@@ -1699,35 +1784,9 @@ def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, ta
         TAB[t, 5], TAB[t, 6], TAB[t, 7], TAB[t, 8], TAB[t, 9] = out[5], out[6], out[7], b0, nb
         meta[C_TAB] = t + 1
         meta[C_TABBITS] = b0 + nb
-        tabs[key] = t
+        THT[slot[1]] = t
+        TK[t, 0], TK[t, 1], TK[t, 2], TK[t, 3], TK[t, 4] = code, k1, k2, k3, k4
     return 0
-
-
-@njit(cache=True)
-def tab_has(tabs, k0, k1, k2, k3, k4):
-    return (k0, k1, k2, k3, k4) in tabs
-
-
-@njit(cache=True)
-def tab_put(tabs, k0, k1, k2, k3, k4, t):
-    tabs[(k0, k1, k2, k3, k4)] = t
-
-
-@njit(cache=True)
-def fconst_has(fconst, k0, k1, k2):
-    return (k0, k1, k2) in fconst
-
-
-@njit(cache=True)
-def fconst_put(fconst, k0, k1, k2, v):
-    fconst[(k0, k1, k2)] = v
-
-
-@njit(cache=True)
-def new_dicts():
-    """The store's typed dicts, made in compiled code (made from Python, numba compiles their methods
-    afresh in every process)."""
-    return (Dict.empty(key_type, types.float64), Dict.empty(tab_key_type, types.int64), Dict.empty(key_type, types.float64))
 
 
 # -- the postfix front end ---------------------------------------------------------------------------------

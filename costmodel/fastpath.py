@@ -198,13 +198,12 @@ class _Store:
             xs = np.empty(int(offs[-1]))
             K.answer_grid(reqs, nat, offs, xs)
             raw = np.empty_like(xs)
-            g0 = 0
-            for g in range(1, len(nat) + 1):
-                if g == len(nat) or reqs[nat[g], 2] != reqs[nat[g0], 2] or not _same_param(reqs[nat[g], 3], reqs[nat[g0], 3]):
-                    code, param = int(reqs[nat[g0], 2]), float(reqs[nat[g0], 3])
-                    a, b = offs[g0], offs[g]
-                    raw[a:b] = _apply(dag.OPS[code], param, xs[a:b])
-                    g0 = g
+            code, param = reqs[nat, 2], reqs[nat, 3]
+            same = (code[1:] == code[:-1]) & ((param[1:] == param[:-1]) | (np.isnan(param[1:]) & np.isnan(param[:-1])))
+            starts = np.concatenate(([0], np.flatnonzero(~same) + 1, [len(nat)])).tolist()
+            for g0, g1 in zip(starts[:-1], starts[1:]):
+                a, b = offs[g0], offs[g1]
+                raw[a:b] = _apply(dag.OPS[int(code[g0])], float(param[g0]), xs[a:b])
         prec = self.ctx.precision
         room = int(self.meta[K.C_TAB]) + len(reqs)
         if room > len(self.TAB):
@@ -224,6 +223,14 @@ class _Store:
         order = K.needed(roots, self.done, na.ch0, na.chn, na.ch, self.mark, self.stamp)
         if not len(order):
             return
+        # room for what these nodes typically add (a cold batch: 0.35 multipliers, 0.5 keys and 3.8 ROM bits per
+        # node); the kernel stops and asks for more when that is not enough
+        n = len(order)
+        if self.meta[K.C_MULT] + n > len(self.MS):
+            self.MS = _grown(self.MS, max(2 * len(self.MS), int(self.meta[K.C_MULT]) + n), 0.0)
+        if self.meta[K.C_BITS] + 4 * n > len(self.BITS):
+            self.BITS = _grown(self.BITS, max(2 * len(self.BITS), int(self.meta[K.C_BITS]) + 4 * n), 0.0)
+        self._grow_map('K', int(self.meta[K.C_KEYS]) + n + 64)
         for _ in range(10_000):
             self.stamp += 1
             n = K.forward(order, na.op, na.param, na.const, na.ch0, na.chn, na.ch, self.Q, self.P, self.L, self.LS, self.V,
@@ -238,6 +245,8 @@ class _Store:
                 self._grow_map('K', 2 * len(self.KK))
                 continue
             self.answer(self.reqs[:n])
+            if n == len(self.reqs):  # more may be waiting: ask for them in fewer rounds
+                self.reqs = np.zeros((4 * n, self.reqs.shape[1]))
         raise RuntimeError('costmodel.kernels: the forward pass did not finish')  # pragma: no cover
 
     def cost_memo(self, costs: OperatorCosts | None) -> _CostMemo:
@@ -252,10 +261,6 @@ class _Store:
                          np.full((len(self.V), 5), np.nan))
         self.cal[id(costs)] = memo
         return memo
-
-
-def _same_param(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
 
 
 def cost_table(costs: OperatorCosts, ctx: Context) -> np.ndarray:
@@ -415,15 +420,12 @@ class CompiledFeatures:
 
 
 def precision_head(precision: Precision, clock_period_ns: float, n: int, out: np.ndarray | None = None) -> np.ndarray:
-    """A feature matrix of ``n`` rows (``out``, zeroed, when given) with the precision and clock columns of
-    the design group filled."""
+    """A feature matrix of ``n`` rows (``out`` when given) with the precision and clock columns of the design
+    group filled. In expression mode ``kernels.design_rows`` writes every other column, so ``out`` need
+    not be cleared (a test checks)."""
     from .features import FEATURES, precision_columns
 
-    if out is None:
-        head = np.zeros((n, len(FEATURES)))
-    else:
-        head = out
-        head[:] = 0.0
+    head = np.zeros((n, len(FEATURES))) if out is None else out
     head[:, 3:10] = precision_columns(precision, clock_period_ns)
     return head
 

@@ -157,6 +157,26 @@ def test_batched_rom_answers_match_the_reference():
     assert int(st.meta[K.C_TAB]) == len({k for kind, k, _ in want if kind == 't'})
 
 
+def test_the_row_kernel_writes_every_column_but_the_precision_ones():
+    """The row cache hands the kernel its own rows, not cleared: every column must be written."""
+    from costmodel.fastpath import CompiledFeatures, precision_head
+    from costmodel.features import Job
+    from costmodel.postfix import Postfix, PostfixTable
+
+    exprs = [d.outputs[0] for d in generate_designs(300, 4, GeneratorConfig(max_outputs=1))]
+    exprs.append(Expression.parse('sin_lut(x0) + 0.5'))
+    fx = FeatureExtractor()
+    table = PostfixTable()
+    roots, _ = table.intern(Postfix.from_expressions(exprs))
+    p = Precision.parse('ap_fixed<12,4>')
+    for cal in (None, _calibration()):
+        costs = cal.for_precision(p, 5.0) if cal is not None else None
+        head = precision_head(p, 5.0, len(roots), out=np.full((len(roots), len(FEATURES)), 777.0))
+        rows, _ = CompiledFeatures(fx, table).rows(fx.context(Job(p, (), 5.0, 1)), roots, np.arange(len(roots) + 1), head,
+                                                   np.full(len(roots), 5.0), costs, True)
+        assert not (rows == 777.0).any()
+
+
 def test_engine_is_checked():
     with pytest.raises(ValueError, match='engine'):
         FeatureExtractor(engine='fortran')

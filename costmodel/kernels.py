@@ -749,7 +749,7 @@ def native(code, param, arg, P, row, meta, tm, TAB, TB, R, sid, BITS, fm, native
         FHT, FK, FV, fb = fm
         r = fmap_find(FHT, FK, float(code), pk, x[LO], 0.0, 0.0, fb)[0]
         if r < 0:
-            req[0], req[2], req[3], req[4] = NEED_NATIVE_CONST, code, param, x[LO]
+            req[0], req[2], req[3], req[4], req[5], req[6] = NEED_NATIVE_CONST, code, param, x[LO], 0.0, 0.0
             return x, NEED_NATIVE_CONST, arg_lsb
         return mkc(FV[r], meta), OK, arg_lsb
     k0, i0, f0 = kif(x)
@@ -794,7 +794,7 @@ def lut(code, arg, P, L, LS, row, meta, tm, TAB, TB, R, sid, BITS, req, buf, km,
     stride = max(int(np.rint(idx[STEP])), 1)
     t = table_row(tm, float(code), float(lo), float(hi), float(stride), 0.0)
     if t < 0:
-        req[0], req[2], req[3], req[4], req[5] = NEED_LUT, code, lo, hi, stride
+        req[0], req[2], req[3], req[4], req[5], req[6] = NEED_LUT, code, lo, hi, stride, 0.0
         return x, NEED_LUT, arg_lsb
     v, status = rom(idx, t, TAB, TB, row, meta, True, R, sid, BITS)
     return v, status, arg_lsb

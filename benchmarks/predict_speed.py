@@ -22,7 +22,9 @@ kernel from numba's disk cache, and each timed model first predicts 200 other ex
     python benchmarks/predict_speed.py [--n 2000] [--generations 10] [--repeat 1] [--json]
 
 ``--repeat N`` runs everything N times and reports each figure's median and its best run (this machine's
-speed drifts by tens of percent from minute to minute; the best run is the least disturbed one).
+speed drifts by tens of percent from minute to minute; the best run is the least disturbed one). ``system``
+is the share of the batches' wall time the operating system spent for the process, mostly on page faults: new
+nodes fill fresh memory, whose pages the kernel must clear first.
 ``--breakdown`` prints instead where a cold postfix batch's time goes (interning, forward pass, walks).
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -87,10 +90,24 @@ def fresh_model(kind: str):
     return LearnedModel.load(path, fx)
 
 
-def timed(fn) -> float:
+def timed(fn, clock: 'Clock | None' = None) -> float:
+    """Wall seconds of ``fn()``; ``clock`` also adds them up, with the process's system CPU time."""
+    s0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime if clock is not None else 0.0
     t0 = time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    dt = time.perf_counter() - t0
+    if clock is not None:
+        clock.wall += dt
+        clock.system += resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0
+    return dt
+
+
+class Clock:
+    """Wall time and the part of it the operating system spent for the process (page faults, mostly)."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.system = 0.0
 
 
 def run(n: int, generations: int, seed: int = 0) -> dict:
@@ -130,18 +147,17 @@ def run(n: int, generations: int, seed: int = 0) -> dict:
             m = fresh_model(kind)
             m.calibration  # noqa: B018 - load the calibration outside the timing
             batch(m, wu)  # imports, boosters, compiled kernels, one-off tables
-            r = {'cold': n / timed(lambda: batch(m, c))}
+            clock = Clock()
+            r = {'cold': n / timed(lambda: batch(m, c), clock)}
             m = fresh_model(kind)
             batch(m, wu)
-            t = sum(timed(lambda g=g: batch(m, g)) for g in gs)
+            t = sum(timed(lambda g=g: batch(m, g), clock) for g in gs)
             r['search'] = n * len(gs) / t
-            r['warm'] = n / timed(lambda: batch(m, gs[-1]))
+            r['warm'] = n / timed(lambda: batch(m, gs[-1]), clock)
             m = fresh_model(kind)
             batch(m, wu)
-            t0 = time.perf_counter()
-            for x in ones:
-                one(m, x)
-            r['single'] = len(ones) / (time.perf_counter() - t0)
+            r['system_pct'] = 100 * clock.system / clock.wall  # of the batches (cold, search, warm)
+            r['single'] = len(ones) / timed(lambda: [one(m, x) for x in ones])
             results[key] = {k: round(v) for k, v in r.items()}
     return results
 
@@ -197,7 +213,7 @@ def main(argv=None) -> int:
     best = {}
     for k in keys:
         if 'note' not in res[k]:
-            best[k] = {x: max(r[k][x] for r in runs) for x in res[k]}
+            best[k] = {x: max(r[k][x] for r in runs) for x in res[k] if x != 'system_pct'}
             res[k] = {x: round(float(np.median([r[k][x] for r in runs]))) for x in res[k]}
     res['repeat'] = len(runs)
     if len(runs) > 1:
@@ -218,8 +234,9 @@ def main(argv=None) -> int:
 def _line(key: str, r: dict) -> str:
     if 'note' in r:
         return f'{key:20s} {r["note"]}'
-    return (f'{key:20s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
+    line = (f'{key:20s} cold {r["cold"]:>9,d}/s   search {r["search"]:>9,d}/s   warm {r["warm"]:>9,d}/s'
             f'   single {r["single"]:>7,d}/s')
+    return line + (f'   system {r["system_pct"]}%' if 'system_pct' in r else '')
 
 
 if __name__ == '__main__':

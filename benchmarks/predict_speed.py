@@ -170,8 +170,9 @@ def breakdown(n: int, seed: int = 0) -> dict:
     from costmodel.postfix import Postfix
     from hls_gen import Precision
 
+    fresh_model('analytic').predict_postfix(Postfix.from_expressions(population(n, seed + 8)), PRECISION)  # every kernel
     m = fresh_model('analytic')
-    m.predict_postfix(Postfix.from_expressions(population(200, seed + 9)), PRECISION)  # compiled kernels, tables
+    m.predict_postfix(Postfix.from_expressions(population(200, seed + 9)), PRECISION)  # tables
     cold = Postfix.from_expressions(population(n, seed + 1))
     table, compiled = m.extractor._postfix
     p = Precision.parse(PRECISION)

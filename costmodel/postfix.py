@@ -124,9 +124,16 @@ class PostfixTable:
         return self._arrays
 
     def trim(self) -> bool:
+        """Start afresh when the table holds more than ``max_nodes`` nodes (call between batches; True when it
+        did). The whole expressions remembered hold every token again, and a search makes many expressions of
+        few new nodes each: when they hold more than ``max_nodes`` tokens, they are forgotten (their nodes
+        stay)."""
         if len(self) > self.max_nodes:
             self.clear()
             return True
+        if self._counts[3] > self.max_nodes:
+            self._counts[2:4] = 0
+            self._ehash[:] = -1
         return False
 
     def intern(self, batch: Postfix) -> tuple[np.ndarray, np.ndarray]:

@@ -241,6 +241,12 @@ def test_postfix_expressions_asked_again_are_found_whole():
     fresh, _ = PostfixTable().intern(batch)
     # the same sharing as a table that saw all 700 at once
     assert len(set(new) | set(first)) == len(set(fresh))
+    # a table whose remembered expressions hold more tokens than it may hold nodes forgets them, not its nodes
+    small = PostfixTable(max_nodes=len(batch.op) // 2 + len(t))
+    a, _ = small.intern(batch)
+    assert not small.trim() and small.n_expressions == 0 and len(small) == len(t)
+    b, _ = small.intern(batch)
+    assert list(a) == list(b) and len(small) == len(t) and small.n_expressions == len(set(a))
 
 
 def test_malformed_postfix_expressions_get_nan_rows_and_reasons():

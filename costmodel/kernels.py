@@ -342,21 +342,41 @@ def with_key(v, key):
     return (v[0], v[1], v[2], v[3], v[4], v[5], key)
 
 
-# -- maps of float keys in arrays ---------------------------------------------------------------------------
+# -- hashing, and maps of float keys in arrays -------------------------------------------------------------
 # (numba's typed dicts need reference counting: every lookup increments and decrements the dict's count)
 
 @kernel
-def _fbits(x, fb):
-    """The bit pattern of ``x`` as an int64 (-0.0 as 0.0, which compares equal); ``fb``: one float64 of
-    scratch."""
-    fb[0] = x if x != 0 else 0.0
-    return fb.view(np.int64)[0]
+def _fkey(x):
+    """A float as a dict key: every NaN alike, -0.0 as 0.0 (as Python's dict sees them)."""
+    if x != x:
+        return -1.2345e-308  # a subnormal no operator parameter takes
+    if x == 0:
+        return 0.0
+    return x
+
+
+@kernel
+def _bits(x, fb, ib):
+    """The bit pattern of ``_fkey(x)`` as an int64 (``fb``/``ib``: one float64 of scratch and its int64
+    view): equal patterns for the floats Python's dict takes as equal keys."""
+    fb[0] = _fkey(x)
+    return ib[0]
 
 
 @kernel
 def _mix(h, x):
+    """``h`` with the int64 ``x`` mixed in."""
     h = (h ^ np.uint64(x)) * np.uint64(0x9E3779B97F4A7C15)
     return h ^ (h >> np.uint64(29))
+
+
+@kernel
+def _finish(h):
+    """A final mix (splitmix64's): a product's low bits depend only on its factors' low bits, and keys may
+    differ only in high bits (floats 0.0, 1.0, 2.0, ...), which a table's mask would drop."""
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    return h ^ (h >> np.uint64(32))
 
 
 @kernel
@@ -366,14 +386,12 @@ def fmap_find(HT, KEYS, k0, k1, k2, k3, k4, fb):
     compare with ``==``, as a dict's float keys do. Returns (the key's row or -1, its slot in ``HT`` or the
     empty slot where it would go)."""
     wide = KEYS.shape[1] > 3
-    h = _mix(_mix(_mix(np.uint64(0), _fbits(k0, fb)), _fbits(k1, fb)), _fbits(k2, fb))
+    ib = fb.view(np.int64)
+    h = _mix(_mix(_mix(np.uint64(0), _bits(k0, fb, ib)), _bits(k1, fb, ib)), _bits(k2, fb, ib))
     if wide:
-        h = _mix(_mix(h, _fbits(k3, fb)), _fbits(k4, fb))
-    h ^= h >> np.uint64(31)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(32)
+        h = _mix(_mix(h, _bits(k3, fb, ib)), _bits(k4, fb, ib))
     mask = np.uint64(len(HT) - 1)
-    slot = h & mask
+    slot = _finish(h) & mask
     while True:
         r = HT[slot]
         if r < 0:
@@ -736,7 +754,7 @@ def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
 def table_row(tm, code, p0, p1, p2, p3):
     """The TAB row of the table with this key in the map ``tm`` (its rows are TAB's), or -1."""
     THT, TK, fb = tm
-    return fmap_find(THT, TK, code, p0, p1, p2, p3, fb)[0]
+    return fmap_get(THT, TK, code, p0, p1, p2, p3, fb)
 
 
 @kernel
@@ -1796,38 +1814,12 @@ PF_OK, PF_CODE, PF_ARITY, PF_STACK, PF_LEFT, PF_EMPTY, PF_PARAM = range(7)
 
 
 @kernel
-def _fkey(x):
-    """A float as a dict key: every NaN alike, -0.0 as 0.0 (as Python's dict sees them)."""
-    if x != x:
-        return -1.2345e-308  # a subnormal no operator parameter takes
-    if x == 0:
-        return 0.0
-    return x
-
-
-@kernel
-def _bits(x, fb, ib):
-    """The bit pattern of ``_fkey(x)`` as an int64 (``fb``/``ib``: one float64 of scratch and its int64
-    view): equal patterns for the floats Python's dict takes as equal keys."""
-    fb[0] = _fkey(x)
-    return ib[0]
-
-
-@kernel
 def _node_hash(o, pb, cb, kids):
     """A hash of a node's key (op, parameter and constant bits, children ids)."""
-    h = np.uint64(o) * np.uint64(0x9E3779B97F4A7C15)
-    h = (h ^ np.uint64(pb)) * np.uint64(0xBF58476D1CE4E5B9)
-    h = (h ^ np.uint64(cb)) * np.uint64(0x94D049BB133111EB)
+    h = _mix(_mix(_mix(np.uint64(0), o), pb), cb)
     for c in kids:
-        h = (h ^ np.uint64(c)) * np.uint64(0x9E3779B97F4A7C15)
-        h ^= h >> np.uint64(29)
-    # a final mix (splitmix64's): a product's low bits depend only on its factors' low bits, and leaves
-    # differ in their parameter's high bits (0.0, 1.0, 2.0, ...), which the table's mask would drop
-    h ^= h >> np.uint64(31)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(32)
-    return h
+        h = _mix(h, c)
+    return _finish(h)
 
 
 @kernel
@@ -1882,10 +1874,8 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
         # the whole expression, if stored: its tokens' hash, then a comparison with the stored tokens
         eh = np.uint64(b - a)
         for i in range(a, b):
-            eh = (eh ^ np.uint64(op[i] + 256 * nkids[i])) * np.uint64(0x9E3779B97F4A7C15)
-            eh = (eh ^ np.uint64(_bits(param[i], fb, ib))) * np.uint64(0xBF58476D1CE4E5B9)
-            eh = (eh ^ np.uint64(_bits(const[i], fb, ib))) * np.uint64(0x94D049BB133111EB)
-            eh ^= eh >> np.uint64(29)
+            eh = _mix(_mix(_mix(eh, op[i] + 256 * nkids[i]), _bits(param[i], fb, ib)), _bits(const[i], fb, ib))
+        eh = _finish(eh)
         ekey = np.int64(eh >> np.uint64(1))
         slot = np.uint64(ekey) & emask
         found = -1

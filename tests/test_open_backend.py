@@ -58,6 +58,23 @@ def test_simulation_matches_the_float_model_within_quantization(tmp_path):
     np.testing.assert_array_equal(got, d.precision.quantize(ref))  # exact arithmetic, one final truncation
 
 
+def test_simulations_in_threads_read_their_own_rom_files(tmp_path):
+    """A simulation opens its ROM files relative to the working directory, which threads share (srcost
+    validate synthesizes its batches in threads): each must still read its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    be = get_backend('open')
+    rom = be.write(Design.build(['sin_lut(x0)*x1'], 'ap_fixed<12,5>', ['sin:256:-4:4']), tmp_path / 'rom')
+    plain = be.write(Design.build(['x0 + x1'], 'ap_fixed<12,4>'), tmp_path / 'plain')
+    X = np.random.default_rng(1).uniform(-3, 3, (64, 2))
+    want = {'rom': be.simulate(rom, X), 'plain': be.simulate(plain, X)}
+    jobs = [('rom', rom), ('plain', plain)] * 40
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda job: (job[0], be.simulate(job[1], X)), jobs))
+    for name, out in got:
+        np.testing.assert_array_equal(out, want[name])
+
+
 def _script(path, body):
     path.write_text('#!/bin/sh\n' + body + '\n')
     path.chmod(path.stat().st_mode | stat.S_IEXEC)

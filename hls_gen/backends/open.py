@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,8 @@ _ROM_ATTR = re.compile(r'\(\*\s*rom_style\s*=.*?\*\)')
 
 _LUT_CELLS = re.compile(r'^(LUT[1-6]|SRL16E|SRLC32E|RAM\d+[XM]\d*.*)$')
 _FF_CELLS = re.compile(r'^FD[RSCP]E$')
+# the process's working directory is shared by its threads: held while a simulation has it changed
+_CWD_LOCK = threading.Lock()
 
 _LAT_BINDER = """
 extern "C" void inference_at_latency(int32_t *c_inp, int32_t *c_out, size_t n_samples, size_t latency) {
@@ -252,12 +255,15 @@ class OpenBackend:
         fn = lib.inference_at_latency
         fn.argtypes = [P, P, ctypes.c_size_t, ctypes.c_size_t]
         mem = p.path / 'src/memfiles'
-        cwd = os.getcwd()
-        os.chdir(mem)  # $readmemh in the simulation model opens table files relative to the cwd
-        try:
-            fn(inp.ctypes.data_as(P), out.ctypes.data_as(P), n, p.latency if latency is None else latency)
-        finally:
-            os.chdir(cwd)
+        # $readmemh in the simulation model opens table files relative to the cwd, which is the process's:
+        # simulations in other threads (srcost validate synthesizes its batches in threads) must wait
+        with _CWD_LOCK:
+            cwd = os.getcwd()
+            os.chdir(mem)
+            try:
+                fn(inp.ctypes.data_as(P), out.ctypes.data_as(P), n, p.latency if latency is None else latency)
+            finally:
+                os.chdir(cwd)
         a, b, c = 2.0 ** (k + i + f), k * 2.0 ** (i + f), 2.0**-f
         return ((out.reshape(n, n_out) + b) % a - b) * c
 

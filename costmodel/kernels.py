@@ -1618,6 +1618,33 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
 # -- ROM contents ------------------------------------------------------------------------------------------
 
 @njit(cache=True)
+def _distinct_nonzero(col):
+    """How many distinct non-zero values ``col`` holds (sorted in place when it is long; a ROM of up to 4,096
+    entries has at most 64 blocks, compared pairwise: faster than a sort's call)."""
+    n = len(col)
+    zero = np.uint64(0)
+    count = 0.0
+    if n > 64:
+        col.sort()
+        for b in range(n):
+            if col[b] != zero and (b == 0 or col[b] != col[b - 1]):
+                count += 1
+        return count
+    for b in range(n):
+        c = col[b]
+        if c == zero:
+            continue
+        seen = False
+        for b2 in range(b):
+            if col[b2] == c:
+                seen = True
+                break
+        if not seen:
+            count += 1
+    return count
+
+
+@njit(cache=True)
 def saturated_table_range(raw, vmin, vmax, step):
     """``table_range`` of ``fixedpoint._saturate(raw)``: NaN as 0, clipped to [vmin, vmax], floored to the
     step (the same IEEE operations, so the same values)."""
@@ -1635,7 +1662,17 @@ def saturated_table_range(raw, vmin, vmax, step):
 def table_range(values):
     """``fixedpoint._table_range`` of a ROM's contents: (lo, hi, step, LUT6, chunks, groups, active bits,
     effective bits or -1, LUT6 per bit, groups per bit)."""
-    lo, hi = values.min(), values.max()
+    lo = hi = values[0]
+    nan = False
+    for x in values:  # values.min() and .max() in one loop (numba's call them out of line, with NaN checks)
+        if x < lo:
+            lo = x
+        elif x > hi:
+            hi = x
+        elif x != x:
+            nan = True
+    if nan:
+        lo = hi = np.nan
     empty = np.zeros(0)
     if lo == hi:
         return lo, hi, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, empty, empty
@@ -1695,12 +1732,7 @@ def table_range(values):
             col[b] = p if v else zero
             if p != pat[0, j]:
                 differs = True
-        col.sort()
-        distinct = 1.0 if col[0] != zero else 0.0
-        for b in range(1, nblk):
-            if col[b] != col[b - 1] and col[b] != zero:
-                distinct += 1
-        lut6_bit[j] = distinct
+        lut6_bit[j] = _distinct_nonzero(col)
         act = varying_any or differs
         if act:
             active += 1

@@ -97,8 +97,9 @@ def test_rom_contents_match_the_reference():
     for prec in ('ap_fixed<16,6>', 'ap_fixed<8,3>', 'ap_ufixed<12,2>'):
         p = Precision.parse(prec)
         for name in ('sin', 'exp', 'log', 'inv', 'tanh', 'sqrt'):
-            for _ in range(4):
-                n = int(rng.integers(2, 2049))
+            # up to 2,048 entries (at most 32 blocks of 64: distinct blocks counted pairwise) and one larger
+            # table (more than 64 blocks: counted after a sort)
+            for n in (*rng.integers(2, 2049, 4).tolist(), int(rng.integers(4097, 9000))):
                 grid = rng.uniform(-20, 20) + np.arange(n) * 2.0 ** -int(rng.integers(0, 10))
                 v = _saturate(_apply(name, float('nan'), grid), p)
                 ref = _table_range(v)

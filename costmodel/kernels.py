@@ -827,19 +827,55 @@ FUNC0, LUT0, N_OPS = 11, 24, 33
 @njit(cache=True)
 def needed(roots, done, CH0, CHN, CH, mark, stamp):
     """Ids of the nodes below ``roots`` not evaluated yet, ascending (what ``forward`` must evaluate)."""
-    stack = [np.int64(r) for r in roots]
-    out = []
-    while stack:
-        s = stack.pop()
+    stack = np.empty(len(roots) + len(CH), np.int64)  # each node pushes its children once
+    top = 0
+    for r in roots:
+        stack[top] = r
+        top += 1
+    count = 0
+    lo, hi = len(done), -1
+    while top > 0:
+        top -= 1
+        s = stack[top]
         if done[s] or mark[s] == stamp:
             continue
         mark[s] = stamp
-        out.append(s)
+        count += 1
+        lo, hi = min(lo, s), max(hi, s)
         for e in range(CH0[s], CH0[s] + CHN[s]):
-            stack.append(CH[e])
-    arr = np.array(out, dtype=np.int64)
-    arr.sort()
-    return arr
+            stack[top] = CH[e]
+            top += 1
+    out = np.empty(count, np.int64)
+    if count == 0:
+        return out
+    if hi - lo < 16 * count:  # new nodes lie close together (ids are given in order): read them off the marks
+        k = 0
+        for s in range(lo, hi + 1):
+            if mark[s] == stamp:
+                out[k] = s
+                k += 1
+        return out
+    # far apart: collected again, and sorted
+    k = 0
+    top = 0
+    for r in roots:
+        stack[top] = r
+        top += 1
+    while top > 0:
+        top -= 1
+        s = stack[top]
+        if mark[s] != stamp:
+            continue
+        mark[s] = stamp - 1
+        out[k] = s
+        k += 1
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            stack[top] = CH[e]
+            top += 1
+    for q in range(count):
+        mark[out[q]] = stamp
+    out.sort()
+    return out
 
 
 @njit(cache=True)

@@ -326,3 +326,35 @@ def test_kernels_without_reference_counting_neither_allocate_nor_return_arrays()
                 if isinstance(ret, types.BaseTuple):
                     assert not any(isinstance(t, types.Array) for t in ret), f'kernels.{node.name} returns an array'
     assert checked >= 40
+
+
+def test_needed_lists_new_nodes_in_id_order():
+    """``kernels.needed``: the nodes below the roots not done yet, ascending, whether they lie close together
+    (read off the marks) or far apart (sorted)."""
+    rng = np.random.default_rng(5)
+    paths = set()
+    for trial in range(300):
+        n = int(rng.integers(5, 3000))
+        chn = np.zeros(n, np.int64)
+        ch0 = np.zeros(n, np.int64)
+        ch: list[int] = []
+        for s in range(1, n):
+            ch0[s] = len(ch)
+            chn[s] = int(rng.integers(0, 4)) if rng.random() < 0.5 or s < 20 else 0
+            ch += rng.integers(max(0, s - int(rng.integers(1, n))), s, chn[s]).tolist()
+        done = rng.random(n) < rng.uniform(0, 0.9)
+        roots = rng.integers(0, n, int(rng.integers(1, 6))).astype(np.int64)
+        mark = np.zeros(n, np.int64)
+        got = K.needed(roots, done, ch0, chn, np.array(ch or [0], np.int64), mark, 7)
+        want: set[int] = set()
+        stack = roots.tolist()
+        while stack:
+            s = stack.pop()
+            if not done[s] and s not in want:
+                want.add(s)
+                stack += ch[ch0[s]:ch0[s] + chn[s]]
+        assert got.tolist() == sorted(want)
+        assert set(np.flatnonzero(mark == 7).tolist()) == want
+        if want:
+            paths.add(max(want) - min(want) < 16 * len(want))
+    assert paths == {True, False}

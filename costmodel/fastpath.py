@@ -331,11 +331,13 @@ class CompiledFeatures:
         return st
 
     def rows(self, ctx: Context, roots: np.ndarray, roots0: np.ndarray, head: np.ndarray, clock: np.ndarray,
-             costs: OperatorCosts | None, expr_mode: bool, luts: tuple[LutSpec, ...] = ()) -> tuple[np.ndarray, dict[int, str]]:
+             costs: OperatorCosts | None, expr_mode: bool, luts: tuple[LutSpec, ...] = (),
+             datapath_only: bool = False) -> tuple[np.ndarray, dict[int, str]]:
         """Feature rows of designs in one context: design i's outputs are ``roots[roots0[i]:roots0[i + 1]]``;
         ``head`` (filled in place and returned) holds the design columns the kernel does not fill: in
-        expression mode it derives the inputs and LUT specs from the DAG, given the specs ``luts``. Returns
-        (rows, {row: error message})."""
+        expression mode it derives the inputs and LUT specs from the DAG, given the specs ``luts``.
+        ``datapath_only`` (with ``costs`` None): the DAG columns are left NaN (see ``kernels.design_rows``).
+        Returns (rows, {row: error message})."""
         na = self._sync()
         st = self.store(ctx)
         st.forward(na, roots)  # makes room for the table's new nodes first
@@ -349,20 +351,21 @@ class CompiledFeatures:
                                  lut_given, self.lut_default, na.op, na.param, na.const, na.ch0, na.chn, na.ch, na.size,
                                  na.height, na.nb, na.treeb, st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS,
                                  st.ERR, st.meta, st.Y, memo.table, memo.latency_only, memo.cp, memo.tree, st.mark, st.hstamp, st.high, st.low,
-                                 st.widths, st.need, st.stamp)
+                                 st.widths, st.need, st.stamp, not datapath_only)
         errors = {int(i): st.lut_errors.get(int(errs[i]), 'a LUT table cannot be laid out at this precision')
                   for i in np.flatnonzero(errs)}
         return head, errors
 
     def expressions(self, roots: np.ndarray, precision: Precision, luts: tuple[LutSpec, ...], clock_period_ns: float,
-                    costs: OperatorCosts | None) -> np.ndarray:
+                    costs: OperatorCosts | None, datapath_only: bool = False) -> np.ndarray:
         """Rows of single-output designs (one per root), as ``FeatureExtractor.expression_jobs`` makes them;
-        rows already computed for a root in this setting come from a cache."""
+        rows already computed for a root in this setting come from a cache. ``datapath_only``: see ``rows``."""
         from .features import Job
 
         ctx = self.fx.context(Job(precision, luts, clock_period_ns, 1))
         self._sync()
-        key = (ctx.key, luts, clock_period_ns, id(costs))
+        datapath_only = datapath_only and costs is None
+        key = (ctx.key, luts, clock_period_ns, id(costs), datapath_only)
         cache = self._row_caches.get(key)
         if cache is None or cache.costs is not costs:
             cache = self._row_caches[key] = _RowCache(costs, rows=np.zeros((64, self.n_features)))
@@ -379,7 +382,7 @@ class CompiledFeatures:
             # the kernel writes the new rows into the cache itself
             head = precision_head(precision, clock_period_ns, len(new), out=cache.rows[n0 : n0 + len(new)])
             _, errors = self.rows(ctx, new, np.arange(len(new) + 1), head, np.full(len(new), float(clock_period_ns)), costs,
-                                  True, luts)
+                                  True, luts, datapath_only)
             cache.index[new] = np.arange(n0 + 1, n0 + len(new) + 1)
             cache.n = n0 + len(new)
             for i, msg in errors.items():

@@ -433,17 +433,20 @@ class FeatureExtractor:
         return hit
 
     def _expression_matrix_unlocked(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
-                                    clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
+                                    clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None,
+                                    datapath_only: bool = False) -> np.ndarray:
         if self.engine == 'python':
             return self._matrix_jobs_unlocked(self.expression_jobs(exprs, precision, luts, clock_period_ns), calibration)
         self._begin_batch()
         intern = self.table.intern
         with _gc_paused():
             roots = np.fromiter((intern(getattr(e, 'sympy_expr', e)) for e in exprs), np.int64, len(exprs))
-            return self.compiled.expressions(roots, precision, luts, clock_period_ns, self._costs(calibration, precision, clock_period_ns))
+            return self.compiled.expressions(roots, precision, luts, clock_period_ns,
+                                             self._costs(calibration, precision, clock_period_ns), datapath_only)
 
     def _postfix_matrix_unlocked(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (),
-                                 clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
+                                 clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None,
+                                 datapath_only: bool = False) -> np.ndarray:
         from .fastpath import CompiledFeatures
         from .postfix import POSTFIX_ERRORS, PostfixTable
 
@@ -456,11 +459,11 @@ class FeatureExtractor:
         good = roots >= 0
         costs = self._costs(calibration, precision, clock_period_ns)
         if good.all():
-            return compiled.expressions(roots, precision, luts, clock_period_ns, costs)
+            return compiled.expressions(roots, precision, luts, clock_period_ns, costs, datapath_only)
         out = np.full((len(roots), len(FEATURES)), np.nan)
         idx = np.flatnonzero(good)
         if len(idx):
-            out[idx] = compiled.expressions(roots[idx], precision, luts, clock_period_ns, costs)
+            out[idx] = compiled.expressions(roots[idx], precision, luts, clock_period_ns, costs, datapath_only)
         errors = {int(idx[i]): m for i, m in self.errors.items()}
         errors.update({int(i): f'malformed postfix expression: {POSTFIX_ERRORS.get(int(errs[i]), "unknown error")}'
                        for i in np.flatnonzero(~good)})
@@ -543,17 +546,20 @@ class FeatureExtractor:
             return self._matrix_unlocked(designs, calibration)
 
     def expression_matrix(self, exprs: Sequence, precision: Precision, luts: tuple[LutSpec, ...] = (),
-                          clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None) -> np.ndarray:
-        """``matrix_jobs(expression_jobs(...))``: the feature rows of single-output designs, one per expression."""
+                          clock_period_ns: float = 5.0, calibration: CalibrationSet | None = None,
+                          datapath_only: bool = False) -> np.ndarray:
+        """``matrix_jobs(expression_jobs(...))``: the feature rows of single-output designs, one per expression.
+        ``datapath_only`` (without a calibration): the DAG columns may be left NaN, as the open backend's
+        analytic model reads only the datapath's (the compiled engine then skips their walk)."""
         with self._lock:
-            return self._expression_matrix_unlocked(exprs, precision, luts, clock_period_ns, calibration)
+            return self._expression_matrix_unlocked(exprs, precision, luts, clock_period_ns, calibration, datapath_only)
 
     def postfix_matrix(self, batch, precision: Precision, luts: tuple[LutSpec, ...] = (), clock_period_ns: float = 5.0,
-                       calibration: CalibrationSet | None = None) -> np.ndarray:
+                       calibration: CalibrationSet | None = None, datapath_only: bool = False) -> np.ndarray:
         """``expression_matrix`` of expressions given as a ``postfix.Postfix`` batch: interned and costed in
         compiled code only. A malformed expression gets a NaN row and its reason in ``self.errors``."""
         with self._lock:
-            return self._postfix_matrix_unlocked(batch, precision, luts, clock_period_ns, calibration)
+            return self._postfix_matrix_unlocked(batch, precision, luts, clock_period_ns, calibration, datapath_only)
 
     def matrix_jobs(self, jobs: Sequence[tuple[Job, tuple[int, ...]]], calibration: CalibrationSet | None = None) -> np.ndarray:
         """Feature rows of (job, output roots) pairs (see ``matrix``)."""

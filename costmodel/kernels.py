@@ -1422,9 +1422,11 @@ def _cp_tree(s, OP, PARAM, CONSTV, CH0, CHN, CH, CT, CPM, TREEC, own):
 def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
                 OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
                 Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
-                CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0):
+                CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0, with_dag=True):
     """Feature rows (``features.FEATURES`` order, the head's precision columns already in ``out``) of the
-    designs whose output roots are ``RO[RO0[i]:RO0[i + 1]]``. Returns the last stamp used. Allocates the
+    designs whose output roots are ``RO[RO0[i]:RO0[i + 1]]``. Returns the last stamp used. ``with_dag``
+    False (no calibration: ``CT`` empty) leaves the DAG columns, and the head's columns derived from the DAG, NaN:
+    the datapath alone, all the open backend's analytic model reads. Allocates the
     scratch, sized for the largest design of the batch (a tree count bounds its distinct nodes and edges),
     and hands it to ``_design_rows``, which runs without reference counting."""
     most = 1
@@ -1447,11 +1449,12 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
     used = np.empty(lut_given.shape[0], dtype=np.bool_)
     tot = np.empty(5)
     tr = np.empty(5)
+    dag_part = with_dag or CT.shape[0] > 0  # the calibration sums walk the DAG's nodes
     return _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
                         OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
                         Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
                         CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
-                        nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr)
+                        nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr, dag_part)
 
 
 @kernel
@@ -1459,7 +1462,7 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
                  OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
                  Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
                  CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
-                 nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr):
+                 nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr, with_dag):
     stamp = stamp0
     n_kinds = n_dag - 12
     dag0 = n_head
@@ -1477,80 +1480,89 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
             out[i, :] = np.nan
             continue
         row = out[i]
-        # -- dag
-        stamp += 1
-        nu = _collect(roots, CH0, CHN, CH, mark, stamp, V, False, nodes, stack)
-        kinds[:] = 0.0
-        used[:] = False
-        bin_u = cadd = cmul = csd = pow2 = zero = 0.0
-        n_vars = 0
-        n_in = 0
-        for q in range(nu):
-            s = nodes[q]
-            op = OP[s]
-            if kind_col[op] >= 0:
-                kinds[kind_col[op]] += 1
-            bin_u += NB[s]
-            has_c = CONSTV[s] == CONSTV[s]
-            if op == ADD and has_c:
-                cadd += 1
-            if op == MUL and has_c:
-                cmul += 1
-                c = CONSTV[s]
-                if c != -1 and c != 1:
-                    qc = Q[s, 2]
-                    digits = csd_count(qc, cbuf) if qc != 0 else 0
-                    csd += digits
-                    pow2 += digits == 1
-                    zero += digits == 0
-            if op == VAR:
-                n_vars += 1
-                n_in = max(n_in, int(PARAM[s]) + 1)
-            elif op >= LUT0:
-                used[op - LUT0] = True
-        tree = 0.0
-        bin_tree = 0.0
-        depth = 0.0
-        for r in roots:
-            tree += SIZE[r]
-            bin_tree += TREEB[r]
-            depth = max(depth, HEIGHT[r])
-        per_root = 0.0
-        if len(roots) == 1:
-            per_root = nu
+        nu = 0
+        if not with_dag:
+            row[0] = len(roots)
+            for k in (1, 2, 10, 11):
+                if expr_mode or k == 2:
+                    row[k] = np.nan
+            for k in range(n_dag):
+                row[dag0 + k] = np.nan
         else:
-            for j in range(len(roots)):
-                stamp += 1
-                per_root += _collect(roots[j:j + 1], CH0, CHN, CH, mark, stamp, V, False, mkeys.view(np.int64), stack)
-        row[0] = len(roots)
-        row[2] = n_vars
-        if expr_mode:
-            row[1] = max(n_in, 1)
-            n_specs = 0.0
-            entries = 0.0
-            for j in range(lut_given.shape[0]):
-                if lut_given[j] > 0:
-                    n_specs += 1
-                    entries += lut_given[j]
-                elif used[j]:
-                    n_specs += 1
-                    entries += lut_default[j]
-            row[10] = n_specs
-            row[11] = entries
-        row[dag0 + 0] = nu
-        row[dag0 + 1] = tree
-        row[dag0 + 2] = tree - nu
-        row[dag0 + 3] = per_root - nu
-        row[dag0 + 4] = depth
-        row[dag0 + 5] = bin_u
-        row[dag0 + 6] = bin_tree
-        row[dag0 + 7] = cadd
-        row[dag0 + 8] = cmul
-        row[dag0 + 9] = csd
-        row[dag0 + 10] = pow2
-        row[dag0 + 11] = zero
-        for k in range(n_kinds):
-            row[dag0 + 12 + k] = kinds[k]
+            # -- dag
+            stamp += 1
+            nu = _collect(roots, CH0, CHN, CH, mark, stamp, V, False, nodes, stack)
+            kinds[:] = 0.0
+            used[:] = False
+            bin_u = cadd = cmul = csd = pow2 = zero = 0.0
+            n_vars = 0
+            n_in = 0
+            for q in range(nu):
+                s = nodes[q]
+                op = OP[s]
+                if kind_col[op] >= 0:
+                    kinds[kind_col[op]] += 1
+                bin_u += NB[s]
+                has_c = CONSTV[s] == CONSTV[s]
+                if op == ADD and has_c:
+                    cadd += 1
+                if op == MUL and has_c:
+                    cmul += 1
+                    c = CONSTV[s]
+                    if c != -1 and c != 1:
+                        qc = Q[s, 2]
+                        digits = csd_count(qc, cbuf) if qc != 0 else 0
+                        csd += digits
+                        pow2 += digits == 1
+                        zero += digits == 0
+                if op == VAR:
+                    n_vars += 1
+                    n_in = max(n_in, int(PARAM[s]) + 1)
+                elif op >= LUT0:
+                    used[op - LUT0] = True
+            tree = 0.0
+            bin_tree = 0.0
+            depth = 0.0
+            for r in roots:
+                tree += SIZE[r]
+                bin_tree += TREEB[r]
+                depth = max(depth, HEIGHT[r])
+            per_root = 0.0
+            if len(roots) == 1:
+                per_root = nu
+            else:
+                for j in range(len(roots)):
+                    stamp += 1
+                    per_root += _collect(roots[j:j + 1], CH0, CHN, CH, mark, stamp, V, False, mkeys.view(np.int64), stack)
+            row[0] = len(roots)
+            row[2] = n_vars
+            if expr_mode:
+                row[1] = max(n_in, 1)
+                n_specs = 0.0
+                entries = 0.0
+                for j in range(lut_given.shape[0]):
+                    if lut_given[j] > 0:
+                        n_specs += 1
+                        entries += lut_given[j]
+                    elif used[j]:
+                        n_specs += 1
+                        entries += lut_default[j]
+                row[10] = n_specs
+                row[11] = entries
+            row[dag0 + 0] = nu
+            row[dag0 + 1] = tree
+            row[dag0 + 2] = tree - nu
+            row[dag0 + 3] = per_root - nu
+            row[dag0 + 4] = depth
+            row[dag0 + 5] = bin_u
+            row[dag0 + 6] = bin_tree
+            row[dag0 + 7] = cadd
+            row[dag0 + 8] = cmul
+            row[dag0 + 9] = csd
+            row[dag0 + 10] = pow2
+            row[dag0 + 11] = zero
+            for k in range(n_kinds):
+                row[dag0 + 12 + k] = kinds[k]
         # -- cal
         if CT.shape[0] == 0:
             for k in range(n_cal):

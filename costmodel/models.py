@@ -184,7 +184,7 @@ class CostModel(ABC):
         if not len(exprs):
             return np.empty((0, len(TARGETS)))
         F = self.extractor.expression_matrix(exprs, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
-                                             float(clock_period_ns), self._feature_calibration)
+                                             float(clock_period_ns), self._feature_calibration, self._datapath_only)
         return self.predict_matrix(F)
 
     def predict_postfix(self, batch, precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = (),
@@ -195,13 +195,18 @@ class CostModel(ABC):
         if not len(batch):
             return np.empty((0, len(TARGETS)))
         F = self.extractor.postfix_matrix(batch, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
-                                          float(clock_period_ns), self._feature_calibration)
+                                          float(clock_period_ns), self._feature_calibration, self._datapath_only)
         return self.predict_matrix(F)
 
     @property
     def _feature_calibration(self) -> CalibrationSet | None:
         """The calibration the prediction paths compute features with (None skips the ``cal`` group)."""
         return self.calibration
+
+    @property
+    def _datapath_only(self) -> bool:
+        """The model reads only the datapath (``dp_``) features: the fast paths may skip the DAG columns."""
+        return False
 
     @abstractmethod
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame: ...
@@ -253,6 +258,10 @@ class AnalyticModel(CostModel):
     def _feature_calibration(self) -> CalibrationSet | None:
         # the open backend's formulas read only the datapath features: the calibration sums are not computed
         return None if self.backend == 'open' else self.calibration
+
+    @property
+    def _datapath_only(self) -> bool:
+        return self.backend == 'open'
 
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         if self.backend == 'open':

@@ -211,6 +211,32 @@ def test_postfix_batches_cost_exactly_what_their_expressions_cost():
         np.testing.assert_array_equal(m.predict_expressions_matrix(exprs[:50], p), m.predict_postfix(batch.take(range(50)), p))
 
 
+
+def test_datapath_only_rows_hold_the_same_datapath_features():
+    """The open backend's analytic model asks for the datapath features alone (the DAG columns are not
+    walked): those must be the full rows' own, and its predictions those of the full rows."""
+    from costmodel.models import AnalyticModel, open_analytic_matrix
+    from costmodel.postfix import Postfix
+
+    exprs = [d.outputs[0] for d in generate_designs(300, 23, GeneratorConfig(max_outputs=1, p_custom_lut=0.0))]
+    p = Precision.parse('ap_fixed<12,4>')
+    batch = Postfix.from_expressions(exprs)
+    full = FeatureExtractor(engine='python').expression_matrix(exprs, p)
+    dp = [j for j, f in enumerate(FEATURES) if f.startswith('dp_') or j in (0, 3, 4, 5, 6, 7, 8, 9)]
+    dag_cols = [j for j in range(len(FEATURES)) if j not in dp]
+    for got in (FeatureExtractor().expression_matrix(exprs, p, datapath_only=True),
+                FeatureExtractor().postfix_matrix(batch, p, datapath_only=True)):
+        np.testing.assert_array_equal(got[:, dp], full[:, dp])
+        assert np.isnan(got[:, dag_cols]).all()
+    m = AnalyticModel('open', extractor=FeatureExtractor())
+    assert m._datapath_only
+    want = open_analytic_matrix(full, m.params)
+    np.testing.assert_array_equal(m.predict_postfix(batch, p), want)
+    np.testing.assert_array_equal(m.predict_expressions_matrix(exprs, p), want)
+    # the same extractor, asked for full rows afterwards, does not hand out the datapath-only ones
+    _same(full, m.extractor.expression_matrix(exprs, p), 'full rows after datapath-only ones')
+
+
 def test_postfix_expressions_asked_again_are_found_whole():
     """A search asks again for the expressions it keeps: they are found as a whole (no new node) and get
     the roots they got the first time, also across growth of the tables, next to malformed ones."""

@@ -107,6 +107,27 @@ def _top_bit(x):
 
 
 @kernel
+def _whole(y):
+    """Python's ``y % 1 == 0`` for a float (numba's float ``%`` calls fmod out of line)."""
+    return math.isfinite(y) and y == np.floor(y)
+
+
+@kernel
+def floordiv(a, b):
+    """Python's ``a // b`` for floats. For a >= 0 and b > 0 that is the floor of the exact quotient, which is
+    ``floor(a / b)`` wherever the rounded quotient lies clearly apart from an integer (its rounding cannot
+    cross one); elsewhere numba's ``//`` (Python's algorithm, with an fmod call out of line)."""
+    if a >= 0 and b > 0:
+        q = a / b
+        if q < 4.0e15:
+            f = np.floor(q)
+            d = q * 1e-14 + 1e-300
+            if q - f > d and f + 1.0 - q > d:
+                return f
+    return a // b
+
+
+@kernel
 def lsb(v):
     if v[LO] == v[HI]:
         return -const_f(v[LO]) if v[LO] != 0 else 0
@@ -621,7 +642,7 @@ def mul_const(a, c, row, meta, buf, km, tv):
         return mkc(0.0, meta)
     if a[LO] == a[HI]:
         return mkc(a[LO] * c, meta)
-    if math.log2(abs(c)) % 1 == 0:
+    if _whole(math.log2(abs(c))):
         return scale(a, c, meta)
     n = csd_count(c, buf)
     # the terms as a stack: value (7 columns) and power of two
@@ -1027,7 +1048,7 @@ def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, M
                 for i in range(nk):
                     if getv(V, CH[c0 + i])[LO] == getv(V, CH[c0 + i])[HI]:
                         factor *= abs(getv(V, CH[c0 + i])[LO])
-                if factor > 0 and math.log2(factor) % 1 == 0:
+                if factor > 0 and _whole(math.log2(factor)):
                     shift = int(np.rint(math.log2(factor)))
                     for i in range(nk):
                         if i == var_i:
@@ -1344,14 +1365,14 @@ def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, 
         if hstamp[r] == stamp:
             need[r] = last
     for s in live_desc:
-        st_s = min(int(V[s, LAT] // cutoff), last)
+        st_s = min(int(floordiv(V[s, LAT], cutoff)), last)
         for e in range(CH0[s], CH0[s] + CHN[s]):
             c = CH[e]
             if hstamp[c] == stamp and need[c] < st_s:
                 need[c] = st_s
     total = 0.0
     for s in live_desc:
-        d = need[s] - min(int(V[s, LAT] // cutoff), last)
+        d = need[s] - min(int(floordiv(V[s, LAT], cutoff)), last)
         if need[s] >= 0 and d > 0:
             total += d * widths[s]
     return total

@@ -384,3 +384,23 @@ def test_needed_lists_new_nodes_in_id_order():
         if want:
             paths.add(max(want) - min(want) < 16 * len(want))
     assert paths == {True, False}
+
+
+def test_floordiv_and_whole_are_pythons():
+    """``kernels.floordiv`` (a shortcut past fmod) is Python's float ``//``, also at and next to multiples,
+    where the rounded quotient sits on an integer; ``kernels._whole(y)`` is ``y % 1 == 0``."""
+    import math
+
+    rng = np.random.default_rng(11)
+    cases = [(0.3, 0.1), (1.0, 0.1), (0.7, 0.1), (6.0, 2.0), (0.0, 3.0), (-0.0, 3.0), (-1.0, 3.0), (math.inf, 2.0),
+             (math.nan, 2.0), (5.0, -2.0), (1e300, 1e-300), (5e-324, 1.0)]
+    for _ in range(20000):
+        b = float(rng.choice([0.1, 0.3, 0.7, 1.1, 2.5, 10.0, 10.0 / 3.0, rng.uniform(0.05, 8.0)]))
+        eps = float(rng.choice([0.0, 1e-16, -1e-16, 2.2e-16, -2.2e-16, 1e-15, -1e-15]))
+        cases.append((b * int(rng.integers(0, 60)) * (1.0 + eps), b))
+        cases.append((rng.uniform(0, 80), b))
+    for a, b in cases:
+        want, got = a // b, K.floordiv(a, b)
+        assert (got == want and math.copysign(1, got) == math.copysign(1, want)) or (math.isnan(got) and math.isnan(want)), (a, b)
+    for y in (0.0, 1.0, -3.0, 2.5, -0.5, 1e300, math.inf, -math.inf, math.nan, math.log2(1024.0), math.log2(3.0)):
+        assert K._whole(y) == (math.isfinite(y) and y % 1 == 0)

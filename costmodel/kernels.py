@@ -117,7 +117,9 @@ def floordiv(a, b):
     """Python's ``a // b`` for floats. For a >= 0 and b > 0 that is the floor of the exact quotient, which is
     ``floor(a / b)`` wherever the rounded quotient lies clearly apart from an integer (its rounding cannot
     cross one); elsewhere numba's ``//`` (Python's algorithm, with an fmod call out of line)."""
-    if a >= 0 and b > 0:
+    if a == 0 and b > 0:
+        return a / b  # 0.0 or -0.0, as Python's
+    if a > 0 and b > 0:
         q = a / b
         if q < 4.0e15:
             f = np.floor(q)
@@ -1357,22 +1359,29 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 
 @kernel
-def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need):
+def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
+    """``Datapath.registers``: pipeline register bits when the live nodes are cut into ``stages`` stages of
+    ``cutoff``; ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
     last = stages - 1
-    for s in live_desc:
+    n = len(live_desc)
+    for q in range(n):
+        s = live_desc[q]
         need[s] = -1
+        stage[q] = min(int(floordiv(V[s, LAT], cutoff)), last)
     for r in roots:
         if hstamp[r] == stamp:
             need[r] = last
-    for s in live_desc:
-        st_s = min(int(floordiv(V[s, LAT], cutoff)), last)
+    for q in range(n):
+        s = live_desc[q]
+        st_s = stage[q]
         for e in range(CH0[s], CH0[s] + CHN[s]):
             c = CH[e]
             if hstamp[c] == stamp and need[c] < st_s:
                 need[c] = st_s
     total = 0.0
-    for s in live_desc:
-        d = need[s] - min(int(floordiv(V[s, LAT], cutoff)), last)
+    for q in range(n):
+        s = live_desc[q]
+        d = need[s] - stage[q]
         if need[s] >= 0 and d > 0:
             total += d * widths[s]
     return total
@@ -1461,6 +1470,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
     mkeys = np.empty(most)
     mvals = np.empty(most)
     madd = np.empty(most)
+    stage = np.empty(most, np.int64)
     kh = np.empty(max(64, most))
     cbuf = np.empty(80)
     own = np.empty(6)
@@ -1475,7 +1485,7 @@ def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind
                         OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
                         Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
                         CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
-                        nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr, dag_part)
+                        nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, dag_part)
 
 
 @kernel
@@ -1483,7 +1493,7 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
                  OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
                  Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
                  CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
-                 nodes, stack, mkeys, mvals, madd, kh, cbuf, own, orow, acc, kinds, used, tot, tr, with_dag):
+                 nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, with_dag):
     stamp = stamp0
     n_kinds = n_dag - 12
     dag0 = n_head
@@ -1657,8 +1667,9 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
         else:
             mapped = mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals)
         if stages > 1:
-            reg = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need)
-            balanced = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages, widths, need)
+            reg = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage)
+            balanced = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages, widths, need,
+                                     stage)
         else:
             reg = balanced = 0.0
         fill = lmax / (cutoff * stages)

@@ -107,6 +107,16 @@ def _top_bit(x):
 
 
 @kernel
+def _log2(x):
+    """``math.log2(x)``, read off the bits where x is a power of two (a fixed-point step always is; glibc's log2
+    is exact there too), so without a libm call."""
+    b = np.float64(x).view(np.int64)
+    if b & 0x000FFFFFFFFFFFFF == 0 and 0 < (b >> 52) < 0x7FF:
+        return float((b >> 52) - 1023)
+    return math.log2(x)
+
+
+@kernel
 def _whole(y):
     """Python's ``y % 1 == 0`` for a float (numba's float ``%`` calls fmod out of line)."""
     return math.isfinite(y) and y == np.floor(y)
@@ -135,7 +145,7 @@ def lsb(v):
         return -const_f(v[LO]) if v[LO] != 0 else 0
     if not (v[STEP] > 0 and math.isfinite(v[STEP])):
         return 0
-    return int(np.rint(math.log2(v[STEP])))
+    return int(np.rint(_log2(v[STEP])))
 
 
 @kernel
@@ -145,9 +155,9 @@ def kif(v):
         return 0, 0, 0
     if not (step > 0 and math.isfinite(step) and math.isfinite(lo) and math.isfinite(hi)):
         return (1 if lo < 0 else 0), 128, 0
-    f = -int(np.rint(math.log2(step)))
+    f = -int(np.rint(_log2(step)))
     xx = max(-lo, hi + step)
-    i = int(np.ceil(math.log2(xx))) if xx > 0 else -f
+    i = int(np.ceil(_log2(xx))) if xx > 0 else -f
     return (1 if lo < 0 else 0), i, f
 
 
@@ -160,9 +170,9 @@ def bits(v):
 @kernel
 def add_bits(a, b):
     s0, s1 = a[STEP], b[STEP]
-    f = -math.log2(max(s0, s1))
+    f = -_log2(max(s0, s1))
     m = max(abs(a[LO]), abs(b[LO]), abs(a[HI] + s0), abs(b[HI] + s1))
-    i = np.ceil(math.log2(m)) if m > 0 else 0.0
+    i = np.ceil(_log2(m)) if m > 0 else 0.0
     return max((1.0 if (a[LO] < 0 or b[LO] < 0) else 0.0) + i + f, 0.0)
 
 
@@ -174,7 +184,7 @@ def csd_count(c, out):
     f = const_f(abs(c))
     x = c * 2.0**f
     s = 2.0**-f
-    n = int(np.ceil(math.log2(abs(x) * 1.5 + 1e-19)))
+    n = int(np.ceil(_log2(abs(x) * 1.5 + 1e-19)))
     k = 0
     for p in range(n - 1, -1, -1):
         two = 2.0**p
@@ -475,7 +485,7 @@ def cadd(a, c, row, meta):
         return mkc(a[LO] + c, meta)
     f = const_f(c)
     row[I_N_CADD] += 1
-    w = max(np.ceil(math.log2(abs(c) + 2.0**-f)) + f, 0.0)
+    w = max(np.ceil(_log2(abs(c) + 2.0**-f)) + f, 0.0)
     if a[LAT] == 0:
         row[I_CADD_IN_BITS] += w
     else:
@@ -556,7 +566,7 @@ def _quantize_plain(a, k, i, f, meta):
     step = 2.0**-f
     if a[LO] < 0:
         low_f = np.floor(a[LO] / step) * step
-        _i = max(_i, int(np.ceil(math.log2(-low_f))))
+        _i = max(_i, int(np.ceil(_log2(-low_f))))
     i = min(i, _i + int(k == 0 and _k == 1))
     if i + k + f <= 0:
         return mkc(0.0, meta)
@@ -644,7 +654,7 @@ def mul_const(a, c, row, meta, buf, km, tv):
         return mkc(0.0, meta)
     if a[LO] == a[HI]:
         return mkc(a[LO] * c, meta)
-    if _whole(math.log2(abs(c))):
+    if _whole(_log2(abs(c))):
         return scale(a, c, meta)
     n = csd_count(c, buf)
     # the terms as a stack: value (7 columns) and power of two
@@ -666,8 +676,8 @@ def mul_const(a, c, row, meta, buf, km, tv):
         lo, hi = min(x0, x1), max(x0, x1)
         step = v[STEP]
         k = int(lo < 0)
-        i = int(np.ceil(math.log2(max(-lo, hi + step))))
-        w = quantize(v, k, i, -int(np.rint(math.log2(step))), 0, 0, row, meta)
+        i = int(np.ceil(_log2(max(-lo, hi + step))))
+        w = quantize(v, k, i, -int(np.rint(_log2(step))), 0, 0, row, meta)
         for q in range(7):
             tv[top, q] = w[q]
         tv[top, 7] = p
@@ -1050,8 +1060,8 @@ def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, M
                 for i in range(nk):
                     if getv(V, CH[c0 + i])[LO] == getv(V, CH[c0 + i])[HI]:
                         factor *= abs(getv(V, CH[c0 + i])[LO])
-                if factor > 0 and _whole(math.log2(factor)):
-                    shift = int(np.rint(math.log2(factor)))
+                if factor > 0 and _whole(_log2(factor)):
+                    shift = int(np.rint(_log2(factor)))
                     for i in range(nk):
                         if i == var_i:
                             EDGE[c0 + i, 2], EDGE[c0 + i, 3] = 1.0, -shift
@@ -1400,18 +1410,18 @@ def own_cost(s, OP, PARAM, CONSTV, CHN, CT, out):
         return
     if op == ADD:
         if nk > 1:
-            _part(CT, 0, nk - 1.0, np.ceil(math.log2(nk)), out)
+            _part(CT, 0, nk - 1.0, np.ceil(_log2(nk)), out)
         if has_c:
             _part(CT, 1, 1.0, 1.0, out)
     elif op == MUL:
         if nk > 1:
-            _part(CT, 2, nk - 1.0, np.ceil(math.log2(nk)), out)
+            _part(CT, 2, nk - 1.0, np.ceil(_log2(nk)), out)
         if has_c and abs(CONSTV[s]) != 1:
             _part(CT, 3, 1.0, 1.0, out)
     elif op == POW_INT:
         n = int(PARAM[s])
         if CT[4, 0] == 0:
-            _part(CT, 2, n - 1.0, np.ceil(math.log2(n)), out)
+            _part(CT, 2, n - 1.0, np.ceil(_log2(n)), out)
         else:
             _part(CT, 4, 1.0, 1.0, out)
     else:

@@ -386,9 +386,10 @@ def test_needed_lists_new_nodes_in_id_order():
     assert paths == {True, False}
 
 
-def test_floordiv_and_whole_are_pythons():
+def test_floordiv_whole_and_log2_are_pythons():
     """``kernels.floordiv`` (a shortcut past fmod) is Python's float ``//``, also at and next to multiples,
-    where the rounded quotient sits on an integer; ``kernels._whole(y)`` is ``y % 1 == 0``."""
+    where the rounded quotient sits on an integer; ``kernels._whole(y)`` is ``y % 1 == 0``; ``kernels._log2``
+    is ``math.log2``."""
     import math
 
     rng = np.random.default_rng(11)
@@ -404,3 +405,10 @@ def test_floordiv_and_whole_are_pythons():
         assert (got == want and math.copysign(1, got) == math.copysign(1, want)) or (math.isnan(got) and math.isnan(want)), (a, b)
     for y in (0.0, 1.0, -3.0, 2.5, -0.5, 1e300, math.inf, -math.inf, math.nan, math.log2(1024.0), math.log2(3.0)):
         assert K._whole(y) == (math.isfinite(y) and y % 1 == 0)
+    # kernels._log2 reads powers of two off the bits: math.log2's value everywhere
+    xs = [2.0**k for k in range(-1074, 1024)] + [3.0, 0.1, 1.5, 2.0**-1074 * 3, 1e308, -2.0, -0.5, 0.0, -0.0, math.inf]
+    xs += rng.uniform(1e-6, 1e6, 5000).tolist() + (2.0 ** rng.integers(-60, 60, 500) * (1 + 2.0**-52)).tolist()
+    for x in xs:
+        want = math.log2(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+        got = K._log2(x)
+        assert got == want or (math.isnan(got) and math.isnan(want)), x

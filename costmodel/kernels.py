@@ -860,7 +860,9 @@ FUNC0, LUT0, N_OPS = 11, 24, 33
 @njit(cache=True)
 def needed(roots, done, CH0, CHN, CH, mark, stamp):
     """Ids of the nodes below ``roots`` not evaluated yet, ascending (what ``forward`` must evaluate)."""
-    stack = np.empty(len(roots) + len(CH), np.int64)  # each node pushes its children once
+    # each node pushes its children once, and is found once: both bounded by the roots and the edges
+    stack = np.empty(len(roots) + len(CH), np.int64)
+    found = np.empty(len(roots) + len(CH), np.int64)
     top = 0
     for r in roots:
         stack[top] = r
@@ -873,41 +875,23 @@ def needed(roots, done, CH0, CHN, CH, mark, stamp):
         if done[s] or mark[s] == stamp:
             continue
         mark[s] = stamp
+        found[count] = s
         count += 1
         lo, hi = min(lo, s), max(hi, s)
         for e in range(CH0[s], CH0[s] + CHN[s]):
             stack[top] = CH[e]
             top += 1
+    if hi - lo >= 16 * count:  # far apart: sorted
+        out = found[:count].copy()
+        out.sort()
+        return out
+    # close together (ids are given in order): read off the marks, in order
     out = np.empty(count, np.int64)
-    if count == 0:
-        return out
-    if hi - lo < 16 * count:  # new nodes lie close together (ids are given in order): read them off the marks
-        k = 0
-        for s in range(lo, hi + 1):
-            if mark[s] == stamp:
-                out[k] = s
-                k += 1
-        return out
-    # far apart: collected again, and sorted
     k = 0
-    top = 0
-    for r in roots:
-        stack[top] = r
-        top += 1
-    while top > 0:
-        top -= 1
-        s = stack[top]
-        if mark[s] != stamp:
-            continue
-        mark[s] = stamp - 1
-        out[k] = s
-        k += 1
-        for e in range(CH0[s], CH0[s] + CHN[s]):
-            stack[top] = CH[e]
-            top += 1
-    for q in range(count):
-        mark[out[q]] = stamp
-    out.sort()
+    for s in range(lo, hi + 1):
+        if mark[s] == stamp:
+            out[k] = s
+            k += 1
     return out
 
 
@@ -1370,7 +1354,7 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 @kernel
 def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
-    """``Datapath.registers``: pipeline register bits when the live nodes are cut into ``stages`` stages of
+    """``FeatureExtractor._registers``: pipeline register bits when the live nodes are cut into ``stages`` stages of
     ``cutoff``; ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
     last = stages - 1
     n = len(live_desc)
@@ -1521,12 +1505,13 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
             out[i, :] = np.nan
             continue
         row = out[i]
+        row[0] = len(roots)
         nu = 0
         if not with_dag:
-            row[0] = len(roots)
-            for k in (1, 2, 10, 11):
-                if expr_mode or k == 2:
-                    row[k] = np.nan
+            # the head's columns read off the DAG (variables; in expression mode inputs and LUT specs) go too
+            row[2] = np.nan
+            if expr_mode:
+                row[1] = row[10] = row[11] = np.nan
             for k in range(n_dag):
                 row[dag0 + k] = np.nan
         else:
@@ -1575,7 +1560,6 @@ def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kin
                 for j in range(len(roots)):
                     stamp += 1
                     per_root += _collect(roots[j:j + 1], CH0, CHN, CH, mark, stamp, V, False, mkeys.view(np.int64), stack)
-            row[0] = len(roots)
             row[2] = n_vars
             if expr_mode:
                 row[1] = max(n_in, 1)

@@ -211,7 +211,6 @@ def test_postfix_batches_cost_exactly_what_their_expressions_cost():
         np.testing.assert_array_equal(m.predict_expressions_matrix(exprs[:50], p), m.predict_postfix(batch.take(range(50)), p))
 
 
-
 def test_datapath_only_rows_hold_the_same_datapath_features():
     """The open backend's analytic model asks for the datapath features alone (the DAG columns are not
     walked): those must be the full rows' own, and its predictions those of the full rows."""

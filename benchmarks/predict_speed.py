@@ -41,9 +41,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hls_gen import Expression  # noqa: E402
-
 from costmodel.generator import GeneratorConfig, generate_designs  # noqa: E402
+from hls_gen import Expression  # noqa: E402
 
 PRECISION = 'ap_fixed<16,6>'
 
@@ -77,9 +76,9 @@ def mutate(exprs: list[Expression], donors: list[Expression], rng: np.random.Gen
 
 
 def fresh_model(kind: str):
+    from costmodel.api import default_model_path
     from costmodel.features import FeatureExtractor
     from costmodel.models import AnalyticModel, LearnedModel
-    from costmodel.api import default_model_path
 
     fx = FeatureExtractor()
     if kind == 'analytic':
@@ -90,7 +89,7 @@ def fresh_model(kind: str):
     return LearnedModel.load(path, fx)
 
 
-def timed(fn, clock: 'Clock | None' = None) -> float:
+def timed(fn, clock: Clock | None = None) -> float:
     """Wall seconds of ``fn()``; ``clock`` also adds them up, with the process's system CPU time."""
     s0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime if clock is not None else 0.0
     t0 = time.perf_counter()
@@ -148,16 +147,16 @@ def run(n: int, generations: int, seed: int = 0) -> dict:
             m.calibration  # noqa: B018 - load the calibration outside the timing
             batch(m, wu)  # imports, boosters, compiled kernels, one-off tables
             clock = Clock()
-            r = {'cold': n / timed(lambda: batch(m, c), clock)}
+            r = {'cold': n / timed(lambda m=m, batch=batch, c=c: batch(m, c), clock)}
             m = fresh_model(kind)
             batch(m, wu)
-            t = sum(timed(lambda g=g: batch(m, g), clock) for g in gs)
+            t = sum(timed(lambda g=g, m=m, batch=batch: batch(m, g), clock) for g in gs)
             r['search'] = n * len(gs) / t
-            r['warm'] = n / timed(lambda: batch(m, gs[-1]), clock)
+            r['warm'] = n / timed(lambda m=m, batch=batch, g=gs[-1]: batch(m, g), clock)
             m = fresh_model(kind)
             batch(m, wu)
             r['system_pct'] = 100 * clock.system / clock.wall  # of the batches (cold, search, warm)
-            r['single'] = len(ones) / timed(lambda: [one(m, x) for x in ones])
+            r['single'] = len(ones) / timed(lambda m=m, one=one, ones=ones: [one(m, x) for x in ones])
             results[key] = {k: round(v) for k, v in r.items()}
     return results
 
@@ -165,8 +164,8 @@ def run(n: int, generations: int, seed: int = 0) -> dict:
 def breakdown(n: int, seed: int = 0) -> dict:
     """Where a cold postfix batch's time goes, per expression (analytic model): compiled interning, the
     forward pass (and within it, Python computing ROM contents for new address ranges), the feature walks."""
-    from costmodel.features import Job
     from costmodel.fastpath import precision_head
+    from costmodel.features import Job
     from costmodel.postfix import Postfix
     from hls_gen import Precision
 

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'  cold (empty store):       {cold_s:9.1f} s   ({cold.ok} ok, {cold.failed} failed)')
         print(f'  warm (all cached):        {warm_s:9.2f} s')
         if naive:
-            label = ' (extrapolated from %d runs)' % naive['runs'] if naive['extrapolated'] else ''
+            label = f' (extrapolated from {naive["runs"]} runs)' if naive['extrapolated'] else ''
             print(f'  naive (1 process each):   {naive["total_s"]:9.1f} s{label}')
             print(f'  naive / cold:             {result["speedup_cold_vs_naive"]:9.2f} x')
     if tmp_ctx is not None:

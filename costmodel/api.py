@@ -123,8 +123,8 @@ def get_model(kind: str = 'auto', backend: str = 'open', part: str = DEFAULT_PAR
         return m
 
 
-def as_designs(items: 'Sequence[Design | Expression | sympy.Basic | str] | Design | Expression | str',
-               precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = (),
+def as_designs(items: Sequence[Design | Expression | sympy.Basic | str] | Design | Expression | str,
+               precision: str | Precision = 'ap_fixed<16,6>', luts: Sequence[str | LutSpec] = (),
                part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS) -> list[Design]:
     """Designs from mixed items: a ``Design`` is kept as it is, anything else is one single-output design."""
     if isinstance(items, (Design, Expression, str, sympy.Basic)):
@@ -140,8 +140,8 @@ def as_designs(items: 'Sequence[Design | Expression | sympy.Basic | str] | Desig
     return out
 
 
-def predict(items, precision: 'str | Precision' = 'ap_fixed<16,6>', backend: str = 'open', model: str = 'auto',
-            luts: Sequence['str | LutSpec'] = (), part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS,
+def predict(items, precision: str | Precision = 'ap_fixed<16,6>', backend: str = 'open', model: str = 'auto',
+            luts: Sequence[str | LutSpec] = (), part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS,
             db: str | os.PathLike | None = None, model_path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Predicted costs, one row per item, columns latency_cycles, ii, lut, ff, dsp, bram_18k (NaN where the
     model cannot say, e.g. resources from a latency-only calibration)."""
@@ -155,8 +155,8 @@ def predict(items, precision: 'str | Precision' = 'ap_fixed<16,6>', backend: str
     return m.predict_expressions(exprs, precision, luts, clock_period_ns)
 
 
-def predict_columns(exprs: Sequence[Expression], precision: 'str | Precision' = 'ap_fixed<16,6>', backend: str = 'open',
-                    model: str = 'auto', luts: Sequence['str | LutSpec'] = (), part: str = DEFAULT_PART,
+def predict_columns(exprs: Sequence[Expression], precision: str | Precision = 'ap_fixed<16,6>', backend: str = 'open',
+                    model: str = 'auto', luts: Sequence[str | LutSpec] = (), part: str = DEFAULT_PART,
                     clock_period_ns: float = DEFAULT_CLOCK_NS, db: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
     """``predict`` of parsed single-output expressions as ``{target: array}``: the search loop's fast path
     (no DataFrame; a search asks about one new expression at a time)."""

@@ -59,7 +59,7 @@ class OpCost:
         return {k: (None if math.isnan(getattr(self, k)) else getattr(self, k)) for k in COST_FIELDS}
 
     @classmethod
-    def from_mapping(cls, d: Mapping) -> 'OpCost':
+    def from_mapping(cls, d: Mapping) -> OpCost:
         def num(*keys):
             for k in keys:
                 v = d.get(k)
@@ -119,7 +119,7 @@ class OperatorCosts:
         object.__setattr__(self, '_index', idx)
 
     @classmethod
-    def build(cls, backend: str, precision: 'str | Precision', costs: Mapping[tuple[str, str], OpCost], **kw) -> 'OperatorCosts':
+    def build(cls, backend: str, precision: str | Precision, costs: Mapping[tuple[str, str], OpCost], **kw) -> OperatorCosts:
         return cls(backend, str(Precision.parse(precision)), tuple(sorted(costs.items())), **kw)
 
     @property
@@ -159,7 +159,7 @@ class OperatorCosts:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> 'OperatorCosts':
+    def from_dict(cls, d: Mapping) -> OperatorCosts:
         costs = {(r['operator'], r.get('implementation') or ''): OpCost.from_mapping(r) for r in d.get('costs', ())}
         return cls.build(d['backend'], d['precision'], costs, part=d.get('part', DEFAULT_PART),
                          clock_period_ns=float(d.get('clock_period_ns', DEFAULT_CLOCK_NS)),
@@ -209,7 +209,7 @@ class CalibrationSet:
     def latency_only(self) -> bool:
         return bool(self.tables) and all(t.latency_only for t in self.tables.values()) and not self.fallback
 
-    def for_precision(self, precision: 'str | Precision', clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
+    def for_precision(self, precision: str | Precision, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
         p = Precision.parse(precision)
         key = str(p)
         hit = self.tables.get(key)
@@ -232,14 +232,14 @@ class CalibrationSet:
                 'tables': [t.to_dict() for _, t in sorted(self.tables.items())]}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> 'CalibrationSet':
+    def from_dict(cls, d: Mapping) -> CalibrationSet:
         cs = cls(d['backend'], d.get('part', DEFAULT_PART), fallback=d.get('fallback', ''))
         for t in d.get('tables', ()):
             cs.add(OperatorCosts.from_dict(t))
         return cs
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping], backend: str, part: str = DEFAULT_PART) -> 'CalibrationSet':
+    def from_records(cls, records: Iterable[Mapping], backend: str, part: str = DEFAULT_PART) -> CalibrationSet:
         cs = cls(backend, part)
         for t in costs_from_records(records):
             if t.backend == backend and t.part == part:
@@ -324,7 +324,7 @@ def fitting_lut_spec(lut_name: str, precision: Precision, table_size: int = 1024
 _OPEN_CACHE: dict[tuple, OperatorCosts] = {}
 
 
-def open_default_costs(precision: 'str | Precision', part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
+def open_default_costs(precision: str | Precision, part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
     """Open-backend operator costs from the analytic datapath model of single-operator designs (what the
     profiler's micro-benchmarks measure, modelled): used until a calibration store has real records."""
     p = Precision.parse(precision)

@@ -231,7 +231,7 @@ class NodeTable:
         param = float(n.value) if n.value is not None else NAN
         return self._node(OP_CODE[n.op], param, NAN, kids)
 
-    def arrays(self) -> 'NodeArrays':
+    def arrays(self) -> NodeArrays:
         """The columns as numpy arrays (children in CSR form), brought up to date with the lists."""
         a = self._arrays
         if a is None:

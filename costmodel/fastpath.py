@@ -303,7 +303,7 @@ class CompiledFeatures:
     def __init__(self, extractor, table=None):
         """``table``: the node table the roots index (the extractor's by default; a ``postfix.PostfixTable``)."""
         _check_codes()
-        from .features import CAL_FEATURES, DAG_FEATURES, DESIGN_FEATURES, FEATURES, _KIND_CODES
+        from .features import _KIND_CODES, CAL_FEATURES, DAG_FEATURES, DESIGN_FEATURES, FEATURES
 
         self.fx = extractor
         self.table = extractor.table if table is None else table

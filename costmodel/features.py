@@ -38,8 +38,8 @@ from hls_gen.operators import LUT_FUNCTIONS
 
 from . import dag
 from .calibration import CalibrationSet, OperatorCosts
-from .fixedpoint import F as DP
 from .fixedpoint import OP_FIELDS, Context, Datapath, bits, csd_digits
+from .fixedpoint import F as DP
 
 # operator kinds counted in the dag group (leaves are counted as distinct variables / constants)
 _KIND_OPS = tuple(op for op in dag.OPS if op not in ('-', '/'))
@@ -130,7 +130,7 @@ class FeatureExtractor:
             self._rows.clear()
             self._generation = self.table.generation
 
-    def context(self, design: 'Design | Job') -> Context:
+    def context(self, design: Design | Job) -> Context:
         """The datapath context: the precision and a spec for every LUT function (the design's own, else
         hls4ml's default). Specs of functions a design does not use change nothing, so designs that differ
         only in which LUT functions they use share one context and its caches."""
@@ -317,7 +317,7 @@ class FeatureExtractor:
         return [cp, tree[0], lut, ff, dsp, bram, *tree[1:], missing]
 
     # -- the dp group -----------------------------------------------------------------------------------
-    def dp_row(self, design: 'Design | Job', roots: list[int]) -> list[float]:
+    def dp_row(self, design: Design | Job, roots: list[int]) -> list[float]:
         dp = self.datapath
         ctx = self.context(design)
         st = dp.store(ctx)
@@ -371,7 +371,7 @@ class FeatureExtractor:
         return total
 
     # -- all --------------------------------------------------------------------------------------------
-    def design_row(self, design: 'Design | Job', costs: OperatorCosts | None = None, roots: list[int] | None = None) -> list[float]:
+    def design_row(self, design: Design | Job, costs: OperatorCosts | None = None, roots: list[int] | None = None) -> list[float]:
         roots = self.roots(design) if roots is None else roots
         p = design.precision
         dag_part, n_vars = self.dag_row(design, roots)

@@ -25,8 +25,19 @@ from .api import calibration_from_store, default_model_path, shared_extractor
 from .calibration import default_calibration
 from .evaluation import TARGETS, compare, error_ratio
 from .models import AdditiveModel, LearnedModel, Provenance
-from .training import (BackendRunner, FixedDesignSpec, Runner, TrainingSetSpec, default_training_path, designs_of,
-                       extend_training_set, load_training_set, read_provenance, rows_digest, spec_of)
+from .training import (
+    BackendRunner,
+    FixedDesignSpec,
+    Runner,
+    TrainingSetSpec,
+    default_training_path,
+    designs_of,
+    extend_training_set,
+    load_training_set,
+    read_provenance,
+    rows_digest,
+    spec_of,
+)
 
 
 @dataclass

@@ -66,7 +66,7 @@ class Val:
         return f'Val({self.lo}, {self.hi}, {self.step}, lat={self.lat})'
 
 
-def _lsb(v: 'Val') -> int:
+def _lsb(v: Val) -> int:
     """Position of the lowest bit (log2 of the step)."""
     if v.is_const:
         return -const_f(v.lo) if v.lo else 0
@@ -363,7 +363,7 @@ class Datapath:
         self.value(sid, ctx, st)
         return st.mults[sid]
 
-    def aggregate(self, nodes: 'frozenset[int] | set[int]', ctx: Context) -> tuple[np.ndarray, float, float, float]:
+    def aggregate(self, nodes: frozenset[int] | set[int], ctx: Context) -> tuple[np.ndarray, float, float, float]:
         """(sum of the nodes' operation records, worst single-operation delay, DSP cells and multipliers
         after merging identical multipliers) over ``nodes`` (evaluated already)."""
         st = self.store(ctx)
@@ -382,7 +382,7 @@ class Datapath:
             dsp, n_mul = float(sum(merged.values())), float(len(merged))
         return acc, worst, dsp, n_mul
 
-    def trimmed(self, live: 'frozenset[int]', roots: 'Sequence[int]', ctx: Context) -> tuple[float, ...]:
+    def trimmed(self, live: frozenset[int], roots: Sequence[int], ctx: Context) -> tuple[float, ...]:
         """What survives Yosys' removal of logic nobody reads ('demanded bits'): a backward pass gives every
         live node the highest and the lowest bit its consumers read. A wrapping cast drops high bits, a
         truncation low ones; a bit below every other operand of an adder passes through without carry, a
@@ -462,7 +462,7 @@ class Datapath:
             st.trim[roots[0]] = out
         return out
 
-    def _demand_pass(self, live, roots, ctx: Context, st: '_Store', y1: 'dict | None') -> dict:
+    def _demand_pass(self, live, roots, ctx: Context, st: _Store, y1: dict | None) -> dict:
         """One of Yosys' two ``wreduce`` passes over the multipliers, as the highest bit each live node must
         deliver and the product bits of each multiplier ((node, index) -> bits).
 
@@ -524,7 +524,7 @@ class Datapath:
                     high[c] = h
         return ys
 
-    def _mapped_dsp(self, live, roots, ctx: Context, st: '_Store') -> float:
+    def _mapped_dsp(self, live, roots, ctx: Context, st: _Store) -> float:
         """DSP cells after Yosys' ``map_dsp`` (see ``_demand_pass``), identical multipliers merged. Only worth
         calling with two multipliers or more: the second pass narrows one only through another's partial
         products, so a lone multiplier keeps what the first pass, and ``trimmed``'s count, give it."""

@@ -169,16 +169,16 @@ class CostModel(ABC):
             return _frame({}, 0)
         return self.predict_features(self.features(designs))
 
-    def predict_expressions(self, exprs: Sequence, precision: 'str | Precision' = 'ap_fixed<16,6>',
-                            luts: Sequence['str | LutSpec'] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> pd.DataFrame:
+    def predict_expressions(self, exprs: Sequence, precision: str | Precision = 'ap_fixed<16,6>',
+                            luts: Sequence[str | LutSpec] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> pd.DataFrame:
         """``predict`` of single-output designs given as ``Expression`` (or validated sympy) objects, without
         building ``Design`` objects (the fast path of a search loop)."""
         if not len(exprs):
             return _frame({}, 0)
         return _frame_of(self.predict_expressions_matrix(exprs, precision, luts, clock_period_ns))
 
-    def predict_expressions_matrix(self, exprs: Sequence, precision: 'str | Precision' = 'ap_fixed<16,6>',
-                                   luts: Sequence['str | LutSpec'] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
+    def predict_expressions_matrix(self, exprs: Sequence, precision: str | Precision = 'ap_fixed<16,6>',
+                                   luts: Sequence[str | LutSpec] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
         """``predict_expressions`` as a plain matrix (columns ``TARGETS``): what a search loop asks one
         expression at a time, without a DataFrame's overhead."""
         if not len(exprs):
@@ -187,7 +187,7 @@ class CostModel(ABC):
                                              float(clock_period_ns), self._feature_calibration, self._datapath_only)
         return self.predict_matrix(F)
 
-    def predict_postfix(self, batch, precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = (),
+    def predict_postfix(self, batch, precision: str | Precision = 'ap_fixed<16,6>', luts: Sequence[str | LutSpec] = (),
                         clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
         """``predict_expressions_matrix`` of a ``costmodel.postfix.Postfix`` batch: the same predictions for the
         same expressions, with no sympy object in the way (the form for a search loop's own trees). A
@@ -274,7 +274,7 @@ class AnalyticModel(CostModel):
                 out[t] = X[f'cal_{t}'].to_numpy()
         return _frame(out, n)
 
-    def fit(self, X: pd.DataFrame, actual: pd.DataFrame) -> 'AnalyticModel':
+    def fit(self, X: pd.DataFrame, actual: pd.DataFrame) -> AnalyticModel:
         """Fit the backend-level parameters (a handful of unit costs) by non-negative, relative-L1 regression."""
         if self.backend == 'open':
             p = self.params
@@ -336,7 +336,7 @@ class TargetModel:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> 'TargetModel':
+    def from_dict(cls, d: Mapping) -> TargetModel:
         booster = None
         if d.get('booster_ubj_base64'):
             import xgboost as xgb
@@ -400,7 +400,7 @@ class LearnedModel(CostModel):
         return np.ascontiguousarray(np.hstack([F, A])), A
 
     def fit(self, X: pd.DataFrame, actual: pd.DataFrame, fit_analytic: bool = True, provenance: Provenance | None = None,
-            weights: np.ndarray | None = None) -> 'LearnedModel':
+            weights: np.ndarray | None = None) -> LearnedModel:
         """Train on a feature frame ``X`` (from ``features(designs)``) and the measured ``actual`` targets."""
         import xgboost as xgb
 
@@ -500,7 +500,7 @@ class LearnedModel(CostModel):
         return path
 
     @classmethod
-    def from_dict(cls, d: Mapping, extractor: FeatureExtractor | None = None) -> 'LearnedModel':
+    def from_dict(cls, d: Mapping, extractor: FeatureExtractor | None = None) -> LearnedModel:
         if d.get('kind') != MODEL_KIND:
             raise ModelError(f'not an srcost cost model (kind {d.get("kind")!r})')
         if d.get('schema_version') != MODEL_SCHEMA_VERSION:
@@ -519,7 +519,7 @@ class LearnedModel(CostModel):
         return m
 
     @classmethod
-    def load(cls, path: str | Path, extractor: FeatureExtractor | None = None) -> 'LearnedModel':
+    def load(cls, path: str | Path, extractor: FeatureExtractor | None = None) -> LearnedModel:
         path = Path(path)
         if not path.exists():
             raise ModelError(f'no cost model at {path}; train one with `srcost fit`')

@@ -26,8 +26,8 @@ import json
 import shutil
 import signal
 import sys
-import threading
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -101,7 +101,7 @@ class BackendRunner:
     def tool_version(self) -> str:
         return self._backend().tool_version()
 
-    def __call__(self, designs: Sequence[Design]) -> 'list[SynthResult | Exception]':
+    def __call__(self, designs: Sequence[Design]) -> list[SynthResult | Exception]:
         backend = self._backend()
         out: list[SynthResult | Exception] = []
         for start in range(0, len(designs), self.batch_size):
@@ -129,7 +129,7 @@ class BackendRunner:
             return e
         return None
 
-    def _run(self, backend, batch: list[Design]) -> 'list[SynthResult | Exception]':
+    def _run(self, backend, batch: list[Design]) -> list[SynthResult | Exception]:
         work = Path(tempfile.mkdtemp(prefix='srcost-train-', dir=self.workdir))
         try:
             try:
@@ -206,7 +206,7 @@ class FixedDesignSpec:
         return f'fixed set {self.name}'
 
 
-def _row(index: int, design: Design, backend: str, result: 'SynthResult | Exception', seconds: float) -> dict:
+def _row(index: int, design: Design, backend: str, result: SynthResult | Exception, seconds: float) -> dict:
     row = {
         'index': index, 'design_digest': design.digest(), 'backend': backend, 'part': design.part,
         'precision': str(design.precision), 'clock_period_ns': design.clock_period_ns, 'n_inputs': design.n_inputs,
@@ -271,7 +271,7 @@ def design_from_row(d: dict) -> Design:
                   d.get('part', DEFAULT_PART), float(d.get('clock_period_ns', 5.0)), d.get('name', 'myproject'))
 
 
-def designs_of(df: pd.DataFrame, spec: 'TrainingSetSpec | FixedDesignSpec | None' = None) -> list[Design]:
+def designs_of(df: pd.DataFrame, spec: TrainingSetSpec | FixedDesignSpec | None = None) -> list[Design]:
     """The designs of training-set rows. With the ``spec`` that made the set, each design is made again
     (the generator is deterministic) and checked against the row's digest; otherwise, or when that check
     fails, it is rebuilt from the row (``design_from_row``)."""
@@ -289,7 +289,7 @@ def designs_of(df: pd.DataFrame, spec: 'TrainingSetSpec | FixedDesignSpec | None
     return out
 
 
-def spec_of(path: Path, extra: 'dict[str, FixedDesignSpec] | None' = None) -> 'TrainingSetSpec | FixedDesignSpec | None':
+def spec_of(path: Path, extra: dict[str, FixedDesignSpec] | None = None) -> TrainingSetSpec | FixedDesignSpec | None:
     """The spec a training set was built from, read from its provenance (None when unknown)."""
     prov = read_provenance(path)
     if not prov:
@@ -306,7 +306,7 @@ def spec_of(path: Path, extra: 'dict[str, FixedDesignSpec] | None' = None) -> 'T
 def extend_training_set(
     path: Path,
     n: int,
-    spec: 'TrainingSetSpec | FixedDesignSpec' = TrainingSetSpec(),
+    spec: TrainingSetSpec | FixedDesignSpec = TrainingSetSpec(),
     runner: Runner | None = None,
     chunk: int = 4,
     progress: Callable[[str], None] | None = None,
@@ -363,7 +363,7 @@ def _upgrade_columns(path: Path) -> None:
         df[list(COLUMNS)].to_csv(path, index=False)
 
 
-def write_provenance(path: Path, df: pd.DataFrame, spec: 'TrainingSetSpec | FixedDesignSpec', tool_version: str = '') -> dict:
+def write_provenance(path: Path, df: pd.DataFrame, spec: TrainingSetSpec | FixedDesignSpec, tool_version: str = '') -> dict:
     import platform
 
     ok = df[df['status'] == 'ok']

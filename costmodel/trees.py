@@ -32,7 +32,7 @@ class TreeEnsemble:
     n_features: int
 
     @classmethod
-    def from_booster(cls, booster) -> 'TreeEnsemble':
+    def from_booster(cls, booster) -> TreeEnsemble:
         model = json.loads(bytes(booster.save_raw('json')))
         learner = model['learner']
         gb = learner['gradient_booster']

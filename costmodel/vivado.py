@@ -41,12 +41,12 @@ def adjusted(cal: CalibrationSet, params: VivadoParams) -> CalibrationSet:
     from hls_gen.operators import LUT_FUNCTIONS
 
     out = CalibrationSet(cal.backend, cal.part, fallback=cal.fallback)
-    for key, t in cal.tables.items():
+    for t in cal.tables.values():
         costs = {}
         for (op, impl), c in t.costs:
             lat = c.latency * params.arith_scale if op in ARITH else c.latency
             costs[(op, impl)] = OpCost(lat, c.ii, c.lut, c.ff, c.dsp, c.bram_18k, c.carry)
-        for (op, impl), c in list(costs.items()):
+        for (op, _impl), c in list(costs.items()):
             if op in ('+', '*') and (op, 'const') not in costs:
                 costs[(op, 'const')] = c
         for name in LUT_FUNCTIONS:

@@ -1,15 +1,7 @@
 """hls_gen: expression IR, precisions, LUT specs, firmware generation, synthesis backends, emulation."""
 
 from .design import Design
-from .errors import (
-    ExpressionError,
-    LutSpecError,
-    PrecisionError,
-    ReportParseError,
-    SrcostError,
-    SynthesisError,
-    ToolNotFound,
-)
+from .errors import ExpressionError, LutSpecError, PrecisionError, ReportParseError, SrcostError, SynthesisError, ToolNotFound
 from .expression import Expression
 from .lut import LutSpec
 from .precision import Precision

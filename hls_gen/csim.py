@@ -54,7 +54,7 @@ SHIM_HEADER = Path(__file__).parent / 'cxx' / 'hls_math.h'
 BUILD_TIMEOUT_S = 600
 
 _LOCK = threading.Lock()
-_CACHE: dict[str, 'CsimModel'] = {}
+_CACHE: dict[str, CsimModel] = {}
 _WORKDIR: Path | None = None
 
 

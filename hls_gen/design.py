@@ -31,14 +31,14 @@ class Design:
     @classmethod
     def build(
         cls,
-        outputs: 'Sequence[str | Expression] | str | Expression',
-        precision: 'str | Precision' = 'ap_fixed<16,6>',
-        luts: 'Sequence[str | LutSpec]' = (),
+        outputs: Sequence[str | Expression] | str | Expression,
+        precision: str | Precision = 'ap_fixed<16,6>',
+        luts: Sequence[str | LutSpec] = (),
         n_inputs: int | None = None,
         part: str = DEFAULT_PART,
         clock_period_ns: float = DEFAULT_CLOCK_NS,
         name: str = 'myproject',
-    ) -> 'Design':
+    ) -> Design:
         """Validate everything once. Every ``<fn>_lut`` used without a spec gets hls4ml-style defaults."""
         if isinstance(outputs, (str, Expression)):
             outputs = [outputs]
@@ -85,7 +85,7 @@ class Design:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> 'Design':
+    def from_dict(cls, d: dict) -> Design:
         return cls.build(
             d['outputs'], d['precision'], d.get('luts', ()), d.get('n_inputs'), d.get('part', DEFAULT_PART),
             d.get('clock_period_ns', DEFAULT_CLOCK_NS), d.get('name', 'myproject'),

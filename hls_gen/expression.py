@@ -180,7 +180,7 @@ class Expression:
     sympy_expr: sympy.Expr
 
     @classmethod
-    def parse(cls, text: 'str | sympy.Expr | Expression') -> 'Expression':
+    def parse(cls, text: str | sympy.Expr | Expression) -> Expression:
         if isinstance(text, Expression):
             return text
         if isinstance(text, sympy.Basic):
@@ -188,7 +188,7 @@ class Expression:
         return cls(parse_expression(text))
 
     @classmethod
-    def from_sympy(cls, expr: sympy.Basic) -> 'Expression':
+    def from_sympy(cls, expr: sympy.Basic) -> Expression:
         """Validate a sympy object (e.g. from PySR's ``sympy()``) by re-reading its printed form."""
         return cls(parse_expression(_ExactPrinter().doprint(expr)))
 

@@ -63,16 +63,16 @@ class HLSProject:
         return report_path(self.root, self.name)
 
 
-def report_path(project_dir: 'str | Path', project_name: str) -> Path:
+def report_path(project_dir: str | Path, project_name: str) -> Path:
     return Path(project_dir) / f'{project_name}_prj' / 'solution1' / 'syn' / 'report' / f'{project_name}_csynth.xml'
 
 
 def convert(
     design: Design,
-    output_dir: 'str | Path',
+    output_dir: str | Path,
     compiler: str = 'vivado_hls',
-    hls_include_path: 'str | Path | None' = None,
-    hls_libs_path: 'str | Path | None' = None,
+    hls_include_path: str | Path | None = None,
+    hls_libs_path: str | Path | None = None,
 ):
     """The hls4ml ModelGraph of ``design`` (nothing is written yet). hls4ml's chatter goes to the log, not stdout.
 
@@ -119,10 +119,10 @@ def _log_chatter(text: str) -> None:
 
 def write_project(
     design: Design,
-    output_dir: 'str | Path',
+    output_dir: str | Path,
     compiler: str = 'vivado_hls',
-    hls_include_path: 'str | Path | None' = None,
-    hls_libs_path: 'str | Path | None' = None,
+    hls_include_path: str | Path | None = None,
+    hls_libs_path: str | Path | None = None,
     overwrite: bool = True,
 ) -> HLSProject:
     """Write the hls4ml project of ``design`` to ``output_dir`` (atomically: temp sibling, then rename)."""

@@ -35,12 +35,12 @@ class LutSpec:
         object.__setattr__(self, 'range_end', float(self.range_end))
 
     @classmethod
-    def default(cls, function: str, table_size: int = 1024) -> 'LutSpec':
+    def default(cls, function: str, table_size: int = 1024) -> LutSpec:
         start, end = lut_function(function).lut_range
         return cls(function, table_size, start, end)
 
     @classmethod
-    def parse(cls, text: 'str | LutSpec') -> 'LutSpec':
+    def parse(cls, text: str | LutSpec) -> LutSpec:
         """``sin:1024:-4:4`` (function:table_size:start:end) or ``sin`` for the defaults."""
         if isinstance(text, LutSpec):
             return text

@@ -41,7 +41,7 @@ class Precision:
             raise PrecisionError(f'unknown overflow mode {self.overflow!r}; use one of {", ".join(OVERFLOW_MODES)}')
 
     @classmethod
-    def parse(cls, text: 'str | Precision') -> 'Precision':
+    def parse(cls, text: str | Precision) -> Precision:
         """Parse ``ap_fixed<16,6>``, ``ap_ufixed<8,3>``, ``ap_fixed<18,8,AP_RND,AP_SAT>``."""
         if isinstance(text, Precision):
             return text

@@ -95,7 +95,7 @@ class CsynthReport:
         )
 
 
-def _read_root(source: 'str | Path') -> tuple[ET.Element, str]:
+def _read_root(source: str | Path) -> tuple[ET.Element, str]:
     path = Path(source)
     try:
         size = path.stat().st_size
@@ -151,7 +151,7 @@ def _float(root: ET.Element, tag_path: str, where: str) -> float:
         raise ReportParseError(f'{where}: <{tag_path.rsplit("/", 1)[-1]}> is {raw!r}, expected a number') from None
 
 
-def parse_csynth_xml(path: 'str | Path') -> CsynthReport:
+def parse_csynth_xml(path: str | Path) -> CsynthReport:
     """Parse one csynth XML report. Raises ReportParseError naming the first missing or malformed tag."""
     root, where = _read_root(path)
     res = root.find(_RESOURCES)
@@ -192,7 +192,7 @@ def parse_csynth_xml(path: 'str | Path') -> CsynthReport:
 
 
 def parse_report(
-    path: 'str | Path',
+    path: str | Path,
     backend: str | None = None,
     precision: str = '',
     design_digest: str = '',
@@ -246,7 +246,7 @@ def _report_dirs(project_dir: Path, top: str | None) -> list[Path]:
     return dirs
 
 
-def find_top_report(project_dir: 'str | Path', top: str | None = None) -> Path:
+def find_top_report(project_dir: str | Path, top: str | None = None) -> Path:
     """The csynth XML report of the top function under ``project_dir``.
 
     Understands hls4ml's layout (``<dir>/<project>_prj/solution1/syn/report/<project>_csynth.xml``) and a
@@ -294,7 +294,7 @@ def find_top_report(project_dir: 'str | Path', top: str | None = None) -> Path:
 
 
 def parse_project(
-    project_dir: 'str | Path',
+    project_dir: str | Path,
     top: str | None = None,
     backend: str | None = None,
     precision: str = '',

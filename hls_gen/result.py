@@ -42,7 +42,7 @@ class SynthResult:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> 'SynthResult':
+    def from_dict(cls, d: dict) -> SynthResult:
         names = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw['cells'] = tuple(sorted(dict(kw.get('cells', {}) or {}).items()))

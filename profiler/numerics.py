@@ -136,7 +136,7 @@ def _call_emulator(fn: Emulator, plan: BenchmarkPlan, X: np.ndarray, workdir: Pa
     return np.asarray(fn(plan.design, X, **kwargs), dtype=np.float64)
 
 
-def measure_error(plan: BenchmarkPlan, emulator: 'Emulator | tuple[Emulator, str] | None' = None,
+def measure_error(plan: BenchmarkPlan, emulator: Emulator | tuple[Emulator, str] | None = None,
                   workdir: Path | None = None, timeout_s: float = 600) -> ErrorStats:
     """Max and mean absolute error of the firmware output against float64 on the fixed grid.
     ``emulator``: a callable or ``find_emulator``'s (callable, label); None for the numpy model."""

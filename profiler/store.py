@@ -227,7 +227,7 @@ class CalibrationStore:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> 'CalibrationStore':
+    def __enter__(self) -> CalibrationStore:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -92,9 +92,9 @@ def _check_finite(df, columns, path) -> None:
 
 
 def load_table(
-    path: 'str | Path',
+    path: str | Path,
     target: str | int,
-    features: 'list[str] | None' = None,
+    features: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A regression table: ``(X, y, feature_names)`` from CSV/TSV/Parquet (``target`` is a column
     name) or NPZ (arrays ``X`` and ``y``, or ``target`` naming the y array; column ``target`` of a
@@ -198,9 +198,9 @@ def _fetch_openml(cache_dir):
 
 
 def load_jets(
-    path: 'str | Path | None' = None,
+    path: str | Path | None = None,
     *,
-    cache_dir: 'str | Path | None' = None,
+    cache_dir: str | Path | None = None,
     test_size: float = 0.2,
     random_state: int = 42,
     max_rows: int | None = None,

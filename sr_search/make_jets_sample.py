@@ -52,7 +52,7 @@ def make_sample(rows: int = 2000, seed: int = SEED):
     return df
 
 
-def write_sample(path: 'str | Path' = SAMPLE_PATH, rows: int = 2000, seed: int = SEED) -> Path:
+def write_sample(path: str | Path = SAMPLE_PATH, rows: int = 2000, seed: int = SEED) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df = make_sample(rows, seed)

@@ -58,7 +58,7 @@ def pysr_operator_name(name: str) -> str:
     return op.pysr_name
 
 
-def lut_julia_definition(spec: 'LutSpec | str') -> str:
+def lut_julia_definition(spec: LutSpec | str) -> str:
     """The inline Julia definition of a LUT function, as hls4ml registers it with PySR."""
     spec = LutSpec.parse(spec)
     return (
@@ -67,7 +67,7 @@ def lut_julia_definition(spec: 'LutSpec | str') -> str:
     )
 
 
-def _lut_specs(unary: Sequence[str], luts: 'Mapping[str, LutSpec | str] | Iterable[LutSpec | str] | None') -> dict[str, LutSpec]:
+def _lut_specs(unary: Sequence[str], luts: Mapping[str, LutSpec | str] | Iterable[LutSpec | str] | None) -> dict[str, LutSpec]:
     given: dict[str, LutSpec] = {}
     if luts:
         items = luts.values() if isinstance(luts, Mapping) else luts
@@ -95,8 +95,8 @@ def build_pysr_kwargs(
     niterations: int = 40,
     random_state: int | None = None,
     complexity_of_operators: Mapping[str, float] | None = None,
-    luts: 'Mapping[str, LutSpec | str] | Iterable[LutSpec | str] | None' = None,
-    nested_constraints: 'Mapping[str, Mapping[str, int]] | str | None' = 'default',
+    luts: Mapping[str, LutSpec | str] | Iterable[LutSpec | str] | None = None,
+    nested_constraints: Mapping[str, Mapping[str, int]] | str | None = 'default',
     constraints: Mapping[str, object] | None = None,
     timeout_in_seconds: float | None = None,
     model_selection: str = 'best',
@@ -219,7 +219,7 @@ def run_pysr(
     X: np.ndarray,
     y: np.ndarray,
     kwargs: Mapping[str, object],
-    workdir: 'str | Path | None' = None,
+    workdir: str | Path | None = None,
 ) -> ParetoFront:
     """Fit ``PySRRegressor(**kwargs)`` on X, y and import its hall of fame. Needs pysr and Julia."""
     try:
@@ -311,7 +311,7 @@ def hall_of_fame_from_rows(
     return ParetoFront(members, meta)
 
 
-def import_hall_of_fame(path: 'str | Path', strict: bool = True) -> ParetoFront:
+def import_hall_of_fame(path: str | Path, strict: bool = True) -> ParetoFront:
     """Read PySR's ``hall_of_fame.csv`` (columns ``Complexity,Loss,Equation``; very old PySR wrote
     ``Complexity|MSE|Equation``). Each member's ``objective`` is PySR's complexity, its
     ``complexity`` the srcost node count."""

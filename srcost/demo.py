@@ -44,10 +44,10 @@ def spread(n_items: int, k: int) -> list[int]:
 def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: int | None = None,
              max_train_rows: int = 1500) -> DemoResult:
     from hls_gen import Design
+    from hls_gen.backends import get_backend
     from profiler.plans import make_plans
     from profiler.runner import profile_ops
     from profiler.store import CalibrationStore, DesignRecord
-    from hls_gen.backends import get_backend
     from sr_search.data import load_jets_sample
     from sr_search.estimator import CostAwareRegressor
     from sr_search.tasks import run_classification

@@ -516,7 +516,7 @@ def render_html(data: dict) -> str:
     return '\n'.join(parts)
 
 
-def write_report(run: ValidationRun, path: 'str | Path', calibration=None, title: str | None = None) -> tuple[Path, Path]:
+def write_report(run: ValidationRun, path: str | Path, calibration=None, title: str | None = None) -> tuple[Path, Path]:
     """Write ``path`` (HTML) and the same numbers as JSON next to it (``.json``); returns both paths."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

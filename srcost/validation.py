@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import os
 import math
+import os
 import platform
 import shlex
 import shutil
@@ -72,7 +72,7 @@ class Accuracy:
     threshold: float | None = None  # decision threshold of single-output classification
 
     @classmethod
-    def from_dict(cls, d: dict) -> 'Accuracy':
+    def from_dict(cls, d: dict) -> Accuracy:
         m = lambda x: Metrics(**x) if x is not None else None  # noqa: E731
         return cls(d['task'], d['n_samples'], m(d.get('float')), m(d.get('fixed')), Metrics(**d['fixed_vs_float']),
                    d.get('emulation', 'trace'), d.get('threshold'))
@@ -134,7 +134,7 @@ class ValidationRecord:
         return _jsonable(dataclasses.asdict(self))
 
     @classmethod
-    def from_dict(cls, d: dict) -> 'ValidationRecord':
+    def from_dict(cls, d: dict) -> ValidationRecord:
         kw = {f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}
         if kw.get('accuracy') is not None:
             kw['accuracy'] = Accuracy.from_dict(kw['accuracy'])
@@ -172,7 +172,7 @@ class ValidationRun:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> 'ValidationRun':
+    def from_dict(cls, d: dict) -> ValidationRun:
         if d.get('schema_version', SCHEMA_VERSION) > SCHEMA_VERSION:
             raise ValidationError(f'validation file has schema {d["schema_version"]}, newer than this srcost '
                                   f'({SCHEMA_VERSION}); upgrade srcost')
@@ -180,7 +180,7 @@ class ValidationRun:
         kw['records'] = [ValidationRecord.from_dict(r) for r in d.get('records', [])]
         return cls(**kw)
 
-    def save(self, path: 'str | Path') -> Path:
+    def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + '.tmp')
@@ -189,7 +189,7 @@ class ValidationRun:
         return path
 
     @classmethod
-    def load(cls, path: 'str | Path') -> 'ValidationRun':
+    def load(cls, path: str | Path) -> ValidationRun:
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
@@ -200,11 +200,11 @@ class ValidationRun:
         return [t for r in self.records if (t := r.training_record(prov)) is not None]
 
 
-def save_run(run: ValidationRun, path: 'str | Path') -> Path:
+def save_run(run: ValidationRun, path: str | Path) -> Path:
     return run.save(path)
 
 
-def load_run(path: 'str | Path') -> ValidationRun:
+def load_run(path: str | Path) -> ValidationRun:
     return ValidationRun.load(path)
 
 
@@ -511,7 +511,7 @@ def validate(
     y_test: np.ndarray | None = None,
     backend: str = 'open',
     predictor: Callable[[list[Design]], Any] | None = None,
-    workdir: 'str | Path | None' = None,
+    workdir: str | Path | None = None,
     write_hls4ml: bool = True,
     *,
     emulation: str = 'trace',

@@ -3,9 +3,8 @@ with a few nonlinear twists (so the learned model has something to learn), one f
 
 from __future__ import annotations
 
-from hls_gen import SynthesisError, SynthResult
-
 from costmodel.features import FEATURES, FeatureExtractor
+from hls_gen import SynthesisError, SynthResult
 
 
 def fake_results(designs, fail_every: int = 0, start: int = 0) -> list:

@@ -5,14 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from hls_gen import Design, Expression
-from hls_gen.ir import count_nodes, decompose
-
 from costmodel import dag
 from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records
 from costmodel.features import FEATURES, FeatureExtractor
-from costmodel.fixedpoint import chain_dsp as model_chain_dsp, csd_digits, dsp_count
+from costmodel.fixedpoint import chain_dsp as model_chain_dsp
+from costmodel.fixedpoint import csd_digits, dsp_count
 from costmodel.generator import generate_designs
+from hls_gen import Design, Expression
+from hls_gen.ir import count_nodes, decompose
 
 
 def _walk(e, out):

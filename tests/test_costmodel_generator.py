@@ -2,12 +2,11 @@
 
 import re
 
-from hls_gen import Design
-from hls_gen.ir import count_nodes
+import numpy as np
 
 from costmodel.generator import GeneratorConfig, generate_design, generate_designs, random_constant
-
-import numpy as np
+from hls_gen import Design
+from hls_gen.ir import count_nodes
 
 
 def test_deterministic_and_prefix_stable():

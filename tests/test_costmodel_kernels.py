@@ -6,14 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hls_gen import Design, Expression, Precision
-
 from costmodel import kernels as K
 from costmodel.api import default_model_path, get_model
 from costmodel.features import FEATURES, FeatureExtractor
 from costmodel.fixedpoint import _table_range, mul_split, mul_tiles
 from costmodel.generator import GeneratorConfig, generate_designs
 from costmodel.training import designs_of, load_training_set, spec_of
+from hls_gen import Design, Expression, Precision
 
 DATA = Path(__file__).resolve().parents[1] / 'data' / 'costmodel'
 
@@ -276,10 +275,9 @@ def test_postfix_expressions_asked_again_are_found_whole():
 
 
 def test_malformed_postfix_expressions_get_nan_rows_and_reasons():
-    from hls_gen import ExpressionError
-
     from costmodel import dag
     from costmodel.postfix import Postfix
+    from hls_gen import ExpressionError
 
     V, ADD = dag.OP_CODE['var'], dag.OP_CODE['+']
     nan = float('nan')
@@ -358,7 +356,7 @@ def test_needed_lists_new_nodes_in_id_order():
     (read off the marks) or far apart (sorted)."""
     rng = np.random.default_rng(5)
     paths = set()
-    for trial in range(300):
+    for _ in range(300):
         n = int(rng.integers(5, 3000))
         chn = np.zeros(n, np.int64)
         ch0 = np.zeros(n, np.int64)

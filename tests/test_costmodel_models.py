@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_costmodel_fakes import fake_results
 
 from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts
 from costmodel.evaluation import compare, error_ratio, evaluate, spearman
@@ -12,8 +13,6 @@ from costmodel.features import FeatureExtractor
 from costmodel.generator import generate_designs
 from costmodel.models import AdditiveModel, AnalyticModel, LearnedModel, ModelError
 from costmodel.training import TARGETS
-
-from test_costmodel_fakes import fake_results
 
 
 @pytest.fixture(scope='module')
@@ -90,9 +89,8 @@ def test_learned_model_learns_and_round_trips(data, tmp_path):
 
 
 def test_predict_front_door_takes_expressions_strings_and_designs():
-    from hls_gen import Design, Expression
-
     from costmodel.api import predict
+    from hls_gen import Design, Expression
 
     e = Expression.parse('x0*x1 + sin_lut(x2)')
     a = predict([e, 'x0 + x1'], precision='ap_fixed<16,6>', model='analytic')

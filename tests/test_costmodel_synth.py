@@ -62,8 +62,9 @@ def test_yosys_keeps_the_dsps_the_datapath_model_counts(tmp_path):
     import re
     import subprocess
 
-    from hls_gen.tools import yosys_command
     from test_costmodel_features import chain_dsp
+
+    from hls_gen.tools import yosys_command
 
     cases = [(53, 12, 22, 15, 26), (31, 39, 20, 13, 29), (28, 31, 27, 22, 36), (30, 15, 19, 23, 51), (46, 20, 12, 19, 40)]
     src = ''.join(_chain_verilog(k, *c) for k, c in enumerate(cases))

@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from test_costmodel_fakes import FakeRunner
 
 from costmodel.api import get_model, predict
 from costmodel.fit import fit
 from costmodel.training import TrainingSetSpec, extend_training_set, load_training_set, read_provenance
-
-from test_costmodel_fakes import FakeRunner
 
 
 def test_training_set_is_resumable_with_provenance(tmp_path):

@@ -25,7 +25,7 @@ from hls_gen import Design
 from hls_gen.csim import _check_inputs, check_luts, csim_model, csim_predict, has_native_division, shim_functions
 from hls_gen.errors import LutSpecError, SynthesisError
 
-W, I = 16, 6
+W, I = 16, 6  # noqa: E741 - ap_fixed<W,I>'s own names
 F = W - I
 
 needs_gxx = pytest.mark.skipif(shutil.which('g++') is None, reason='g++ is not installed (it compiles the C model)')

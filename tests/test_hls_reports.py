@@ -9,7 +9,6 @@ import pytest
 from hls_gen.errors import ReportParseError
 from hls_gen.reports import find_top_report, parse_csynth_xml, parse_project, parse_report
 
-
 # Expected numbers read by hand from each top-level report (myproject, xcvu9p-flga2577-2-e, 5 ns):
 # folder -> (top report file, latency best, latency worst, II, BRAM_18K, DSP48E, FF, LUT, estimated clock ns)
 EXPECTED = {

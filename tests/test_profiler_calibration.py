@@ -14,6 +14,7 @@ from profiler.errors import CalibrationFormatError, ProfilerError
 from profiler.store import CalibrationStore
 from srcost.cli import app
 
+
 @pytest.fixture
 def published_csv(shared_dir) -> Path:  # shared_dir (conftest.py) skips where ../shared is absent
     path = shared_dir / 'calibration' / 'vu9p_vivado_hls_2020.1_op_latency.csv'

@@ -10,9 +10,7 @@ from hls_gen.operators import OPERATORS
 from hls_gen.precision import Precision
 from profiler.errors import ProfilerError
 from profiler.numerics import METHOD_EMULATION, METHOD_MODEL, find_emulator, input_grid, measure_error
-from profiler.plans import (
-    DEFAULT_PRECISIONS, benchmark_expression, make_plans, parse_lut_ranges, parse_precisions, split_list,
-)
+from profiler.plans import DEFAULT_PRECISIONS, benchmark_expression, make_plans, parse_lut_ranges, parse_precisions, split_list
 
 N_LUT_OPS = sum(op.lut_range is not None for op in OPERATORS)
 
@@ -35,7 +33,7 @@ def test_benchmark_designs():
         expr = benchmark_expression(op)
         if op.name not in ('-', '/'):  # sympy writes x0 - x1 as x0 + (-x1), x0 / x1 as x0 * x1**-1
             assert decompose(expr.sympy_expr).op == op.name, op.name
-    sin = [p for p in make_plans('open', 'v', ['sin'], ['ap_fixed<16,6>'])]
+    sin = list(make_plans('open', 'v', ['sin'], ['ap_fixed<16,6>']))
     assert [p.implementation for p in sin] == ['native', 'lut256', 'lut1024', 'lut4096']
     assert 'ROM' in sin[0].notes  # the open backend's native function is a table: recorded
     assert str(sin[2].design.outputs[0]) == 'sin_lut(x0)'

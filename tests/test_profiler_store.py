@@ -8,9 +8,7 @@ import sqlite3
 import pytest
 
 from profiler.errors import StoreError
-from profiler.store import (
-    SCHEMA_VERSION, STATUS_FAILED, STATUS_OK, CalibrationStore, DesignRecord, OpRecord, default_db_path,
-)
+from profiler.store import SCHEMA_VERSION, STATUS_FAILED, STATUS_OK, CalibrationStore, DesignRecord, OpRecord, default_db_path
 
 
 def _record(**kw) -> OpRecord:

@@ -6,14 +6,7 @@ import pytest
 import sympy
 
 from hls_gen.expression import Expression
-from sr_search.front import (
-    FrontFormatError,
-    FrontMember,
-    NoMemberWithinBudget,
-    ParetoFront,
-    expression_to_text,
-    pysr_scores,
-)
+from sr_search.front import FrontFormatError, FrontMember, NoMemberWithinBudget, ParetoFront, expression_to_text, pysr_scores
 
 
 def make_front():

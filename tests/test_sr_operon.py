@@ -239,7 +239,7 @@ def test_lazy_package_exports():
 
     assert sr_search.CostAwareRegressor is CostAwareRegressor
     with pytest.raises(AttributeError):
-        sr_search.nope
+        sr_search.nope  # noqa: B018 - the attribute access is what raises
 
 
 def test_wild_operators_never_reach_the_cost_model_invalid(data):

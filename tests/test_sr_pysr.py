@@ -13,13 +13,7 @@ import sympy
 from hls_gen.errors import ToolNotFound
 from hls_gen.expression import Expression
 from sr_search.front import FrontFormatError
-from sr_search.pysr_engine import (
-    build_pysr_kwargs,
-    import_hall_of_fame,
-    lut_julia_definition,
-    pysr_parameter_names,
-    run_pysr,
-)
+from sr_search.pysr_engine import build_pysr_kwargs, import_hall_of_fame, lut_julia_definition, pysr_parameter_names, run_pysr
 from sr_search.pysr_params import PYSR_REGRESSOR_PARAMS
 
 X0, X1, X2 = sympy.symbols('x0 x1 x2', real=True)

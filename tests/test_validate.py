@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -16,10 +16,16 @@ from typer.testing import CliRunner
 
 from hls_gen import Design, SynthesisError, SynthResult
 from srcost.cli import app
-from srcost.commands.validate import spread, split_precisions
+from srcost.commands.validate import split_precisions, spread
 from srcost.report import prediction_errors
 from srcost.validation import (
-    ValidationError, ValidationRun, accuracy_metrics, lut_errors, normalize_predictions, synth_command, validate,
+    ValidationError,
+    ValidationRun,
+    accuracy_metrics,
+    lut_errors,
+    normalize_predictions,
+    synth_command,
+    validate,
 )
 
 

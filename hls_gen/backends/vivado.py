@@ -81,7 +81,7 @@ class HLSBackend:
         return Path(workdir) / f'{self.compiler}-{design.name}-{design.digest()}'
 
     def synthesize(
-        self, designs: Sequence[Design], workdir: 'str | Path', timeout_s: float = 3600
+        self, designs: Sequence[Design], workdir: str | Path, timeout_s: float = 3600
     ) -> list[SynthResult]:
         """Synthesize each design in turn (``timeout_s`` applies to each tool run); one result per design."""
         exe = self.executable()

@@ -350,7 +350,8 @@ class CompiledFeatures:
         st.stamp = K.design_rows(roots, roots0, clock, expr_mode, head, errs, self.n_head, self.n_dag, self.n_cal, self.kind_col,
                                  lut_given, self.lut_default, na.op, na.param, na.const, na.ch0, na.chn, na.ch, na.size,
                                  na.height, na.nb, na.treeb, st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS,
-                                 st.ERR, st.meta, st.Y, memo.table, memo.latency_only, memo.cp, memo.tree, st.mark, st.hstamp, st.high, st.low,
+                                 st.ERR, st.meta, st.Y, memo.table, memo.latency_only, memo.cp, memo.tree, st.mark, st.hstamp,
+                                 st.high, st.low,
                                  st.widths, st.need, st.stamp, not datapath_only)
         errors = {int(i): st.lut_errors.get(int(errs[i]), 'a LUT table cannot be laid out at this precision')
                   for i in np.flatnonzero(errs)}

@@ -53,7 +53,8 @@ DAG_FEATURES = ('nodes_unique', 'nodes_tree', 'nodes_shared', 'shared_across_out
 CAL_FEATURES = ('cal_latency_cp', 'cal_latency_tree', 'cal_lut', 'cal_ff', 'cal_dsp', 'cal_bram_18k', 'cal_lut_tree',
                 'cal_ff_tree', 'cal_dsp_tree', 'cal_bram_18k_tree', 'cal_missing')
 DP_FEATURES = (*(f'dp_{f}' for f in OP_FIELDS), 'dp_mul_dsp_merged', 'dp_mul_merged', 'dp_mul_dsp_trimmed',
-               'dp_mul_dsp_mapped', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed', 'dp_live_nodes', 'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
+               'dp_mul_dsp_mapped', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed', 'dp_live_nodes',
+               'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
                'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs')
 FEATURE_GROUPS = {'design': DESIGN_FEATURES, 'dag': DAG_FEATURES, 'cal': CAL_FEATURES, 'dp': DP_FEATURES}
 FEATURES = (*DESIGN_FEATURES, *DAG_FEATURES, *CAL_FEATURES, *DP_FEATURES)
@@ -348,7 +349,8 @@ class FeatureExtractor:
         else:
             reg = balanced = 0.0
         fill = lmax / (cutoff * stages) if stages else 0.0
-        return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mapped, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill, in_bits, out_bits, reg, balanced, n_const]
+        return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mapped, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill,
+                in_bits, out_bits, reg, balanced, n_const]
 
     def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None) -> float:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage

@@ -1854,7 +1854,8 @@ def answer_grid(REQS, idx, offs, xs):
 def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, tm, fm):
     """Stores what the forward pass's requests ``REQS`` ask, the native-function ones first: native tables
     and constants from the float function's values ``raw`` (the q-th native request's at
-    ``raw[offs[q] : offs[q + 1]]``; saturated as ``fixedpoint._saturate``), LUT tables from the samples ``LS``. Returns -1 when TAB or TB must grow
+    ``raw[offs[q] : offs[q + 1]]``; saturated as ``fixedpoint._saturate``), LUT tables from the samples ``LS``. Returns -1 when TAB
+    or TB must grow
     first (requests already answered are found in the maps on the next call), else 0. The maps ``tm`` (its
     rows are TAB's) and ``fm`` (function constants: row r's value is ``FV[r]``) have room for every request."""
     THT, TK, fb = tm

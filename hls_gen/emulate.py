@@ -14,8 +14,8 @@ def emulate(design: Design, X: np.ndarray, backend: str = 'open', workdir: Path 
     """Outputs (n_samples, n_outputs) of ``design`` on rows of X.
 
     ``open``: Verilator simulation of the open backend's RTL. ``trace``: da4ml's interpreter of the same traced
-    logic, no compilation (the open backend checks at every synthesis that the RTL equals it). ``hls4ml``: hls4ml's C simulation (g++ with the
-    bundled ap_types headers and srcost's math stand-in; exact for LUT functions and arithmetic).
+    logic, no compilation (the open backend checks at every synthesis that the RTL equals it). ``hls4ml``: hls4ml's C simulation (g++
+    with the bundled ap_types headers and srcost's math stand-in; exact for LUT functions and arithmetic).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] < design.n_inputs:

@@ -86,7 +86,8 @@ def test_float_evaluation_matches_numpy():
     assert count_nodes(e.sympy_expr) >= 10
 
 
-@pytest.mark.parametrize('text', ['ap_fixed<4,9000>', 'ap_fixed<0,0>', 'ap_fixed<16>', 'fixed<16,6>', 'ap_fixed<a,b>', 'ap_fixed<16,6,AP_FOO>', 'ap_fixed<100,6>'])
+@pytest.mark.parametrize('text', ['ap_fixed<4,9000>', 'ap_fixed<0,0>', 'ap_fixed<16>', 'fixed<16,6>', 'ap_fixed<a,b>',
+                                  'ap_fixed<16,6,AP_FOO>', 'ap_fixed<100,6>'])
 def test_bad_precisions(text):
     with pytest.raises(PrecisionError):
         Precision.parse(text)

@@ -4,16 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sr_search.data import (
-    JET_CLASSES,
-    JET_FEATURES,
-    SAMPLE_PATH,
-    DataError,
-    DataUnavailable,
-    load_jets,
-    load_jets_sample,
-    load_table,
-)
+from sr_search.data import JET_CLASSES, JET_FEATURES, SAMPLE_PATH, DataError, DataUnavailable, load_jets, load_jets_sample, load_table
 from sr_search.make_jets_sample import make_sample
 
 

@@ -18,15 +18,7 @@ from hls_gen import Design, SynthesisError, SynthResult
 from srcost.cli import app
 from srcost.commands.validate import split_precisions, spread
 from srcost.report import prediction_errors
-from srcost.validation import (
-    ValidationError,
-    ValidationRun,
-    accuracy_metrics,
-    lut_errors,
-    normalize_predictions,
-    synth_command,
-    validate,
-)
+from srcost.validation import ValidationError, ValidationRun, accuracy_metrics, lut_errors, normalize_predictions, synth_command, validate
 
 
 # -- metrics ----------------------------------------------------------------------------------------------

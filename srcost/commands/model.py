@@ -22,10 +22,14 @@ def _num(v):
 
 def fit_cmd(
     backend: Annotated[str, typer.Option('--backend', '-b', help='open | vivado_hls | vitis_hls')] = 'open',
-    n_expressions: Annotated[Optional[int], typer.Option('--n-expressions', '-n', min=20, help='Designs the training set should hold; missing ones are generated and synthesized (resumable). Default: use the set as it is.')] = None,
+    n_expressions: Annotated[Optional[int], typer.Option(
+        '--n-expressions', '-n', min=20, help='Designs the training set should hold; missing ones are generated and synthesized '
+        '(resumable). Default: use the set as it is.')] = None,
     part: Annotated[str, typer.Option('--part')] = 'xcvu9p-flga2577-2-e',
-    training_set: Annotated[Optional[Path], typer.Option('--training-set', help='CSV training set. Default: data/costmodel/<backend>_<part>_training.csv')] = None,
-    out: Annotated[Optional[Path], typer.Option('--out', help='Where to save the model. Default: data/costmodel/<backend>_<part>_model.json')] = None,
+    training_set: Annotated[Optional[Path], typer.Option(
+        '--training-set', help='CSV training set. Default: data/costmodel/<backend>_<part>_training.csv')] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        '--out', help='Where to save the model. Default: data/costmodel/<backend>_<part>_model.json')] = None,
     seed: Annotated[int, typer.Option('--seed', help='Generator seed of a new training set.')] = 0,
     db: Annotated[Optional[Path], typer.Option('--db', help=_DB_HELP)] = None,
     no_save: Annotated[bool, typer.Option('--no-save', help='Evaluate only; do not write the model.')] = False,
@@ -75,7 +79,8 @@ def predict_cmd(
     exprs: Annotated[list[str], typer.Argument(help='Output expressions of one design (PySR/sympy syntax, variables x0, x1, ...)')],
     precision: Annotated[str, typer.Option('--precision', '-p', help='hls4ml precision, e.g. ap_fixed<16,6>')] = 'ap_fixed<16,6>',
     backend: Annotated[str, typer.Option('--backend', '-b', help='open | vivado_hls | vitis_hls')] = 'open',
-    model: Annotated[str, typer.Option('--model', '-m', help='auto | additive | analytic | learned (auto: learned when trained, else analytic)')] = 'auto',
+    model: Annotated[str, typer.Option(
+        '--model', '-m', help='auto | additive | analytic | learned (auto: learned when trained, else analytic)')] = 'auto',
     lut: Annotated[Optional[list[str]], typer.Option('--lut', help='LUT spec function:size:start:end, e.g. sin:1024:-4:4')] = None,
     part: Annotated[str, typer.Option('--part')] = 'xcvu9p-flga2577-2-e',
     clock_period: Annotated[float, typer.Option('--clock-period', help='ns')] = 5.0,

@@ -17,23 +17,35 @@ FORMATS = ('table', 'json', 'csv', 'pysr')
 
 
 def profile_ops_cmd(
-    ops: Annotated[Optional[list[str]], typer.Option('--ops', help='Operators (srcost or PySR names; repeat or comma-separate). Default: all.')] = None,
-    precisions: Annotated[Optional[list[str]], typer.Option('--precisions', help='Precisions, e.g. "ap_fixed<16,6>,ap_fixed<18,8>" (repeat or comma-separate). Default: <16,6> <18,8> <24,12> <32,16>.')] = None,
+    ops: Annotated[Optional[list[str]], typer.Option(
+        '--ops', help='Operators (srcost or PySR names; repeat or comma-separate). Default: all.')] = None,
+    precisions: Annotated[Optional[list[str]], typer.Option(
+        '--precisions', help='Precisions, e.g. "ap_fixed<16,6>,ap_fixed<18,8>" (repeat or comma-separate). Default: <16,6> '
+        '<18,8> <24,12> <32,16>.')] = None,
     backend: Annotated[str, typer.Option('--backend', help='open, vivado_hls, vitis_hls, or module:Class for a plugin backend.')] = 'open',
-    backend_opts: Annotated[Optional[list[str]], typer.Option('--backend-opt', help='KEY=VALUE passed to the backend, e.g. verify_latency=false (repeatable).')] = None,
+    backend_opts: Annotated[Optional[list[str]], typer.Option(
+        '--backend-opt', help='KEY=VALUE passed to the backend, e.g. verify_latency=false (repeatable).')] = None,
     jobs: Annotated[Optional[int], typer.Option('--jobs', '-j', min=1, help='Local worker processes. Default: the core count.')] = None,
-    scheduler: Annotated[Optional[str], typer.Option('--scheduler', help='Run on a Dask distributed cluster, e.g. tcp://host:8786.')] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        '--scheduler', help='Run on a Dask distributed cluster, e.g. tcp://host:8786.')] = None,
     db: Annotated[Optional[Path], typer.Option('--db', help=_DB_HELP)] = None,
     force: Annotated[bool, typer.Option('--force', help='Re-run micro-benchmarks already stored OK.')] = False,
-    timeout: Annotated[float, typer.Option('--timeout', min=1, help='Seconds allowed per micro-benchmark (a batch of n gets n times this).')] = 300.0,
+    timeout: Annotated[float, typer.Option(
+        '--timeout', min=1, help='Seconds allowed per micro-benchmark (a batch of n gets n times this).')] = 300.0,
     lut_sizes: Annotated[Optional[list[str]], typer.Option('--lut-sizes', help='LUT table sizes. Default: 256,1024,4096.')] = None,
-    lut_ranges: Annotated[Optional[list[str]], typer.Option('--lut-range', help='A LUT range other than the hls4ml default, e.g. sin:-8:8 (repeatable).')] = None,
-    implementations: Annotated[Optional[list[str]], typer.Option('--implementations', help='Only these implementations, e.g. native,lut1024.')] = None,
+    lut_ranges: Annotated[Optional[list[str]], typer.Option(
+        '--lut-range', help='A LUT range other than the hls4ml default, e.g. sin:-8:8 (repeatable).')] = None,
+    implementations: Annotated[Optional[list[str]], typer.Option(
+        '--implementations', help='Only these implementations, e.g. native,lut1024.')] = None,
     part: Annotated[str, typer.Option('--part', help='FPGA part.')] = 'xcvu9p-flga2577-2-e',
     clock: Annotated[float, typer.Option('--clock', min=0.01, help='Target clock period in ns.')] = 5.0,
-    batch_size: Annotated[Optional[int], typer.Option('--batch-size', min=1, help='Designs per backend call (one tool process). Default: automatic, at most 13 (measured fastest on the open backend).')] = None,
-    workdir: Annotated[Optional[Path], typer.Option('--workdir', help='Where tool runs write their files. Default: the user cache dir.')] = None,
-    keep_workdir: Annotated[bool, typer.Option('--keep-workdir', help='Keep the files of successful runs too (failed ones are always kept).')] = False,
+    batch_size: Annotated[Optional[int], typer.Option(
+        '--batch-size', min=1, help='Designs per backend call (one tool process). Default: automatic, at most 13 (measured '
+        'fastest on the open backend).')] = None,
+    workdir: Annotated[Optional[Path], typer.Option(
+        '--workdir', help='Where tool runs write their files. Default: the user cache dir.')] = None,
+    keep_workdir: Annotated[bool, typer.Option(
+        '--keep-workdir', help='Keep the files of successful runs too (failed ones are always kept).')] = False,
     no_progress: Annotated[bool, typer.Option('--no-progress', help='No progress bar.')] = False,
     as_json: Annotated[bool, typer.Option('--json', help='Print the run summary as JSON.')] = False,
 ) -> None:
@@ -117,7 +129,8 @@ def ops_cmd(
     precision: Annotated[Optional[str], typer.Option('--precision', help='e.g. "ap_fixed<16,6>".')] = None,
     backend: Annotated[Optional[str], typer.Option('--backend', help='open, vivado_hls, ...')] = None,
     fmt: Annotated[str, typer.Option('--format', help='table, json, csv or pysr (complexity_of_operators).')] = 'table',
-    implementation: Annotated[Optional[str], typer.Option('--implementation', help='Only this implementation; for pysr: prefer it (e.g. lut1024).')] = None,
+    implementation: Annotated[Optional[str], typer.Option(
+        '--implementation', help='Only this implementation; for pysr: prefer it (e.g. lut1024).')] = None,
     tool_version: Annotated[Optional[str], typer.Option('--tool-version', help='Only this tool version.')] = None,
     part: Annotated[Optional[str], typer.Option('--part', help='Only this part.')] = None,
     clock: Annotated[Optional[float], typer.Option('--clock', help='Only this clock period (ns).')] = None,

@@ -7,6 +7,11 @@ skips every digest already stored with status ``ok``.
 
 The ``designs`` table holds whole-design training records (design JSON, backend, results, provenance)
 for the cost model, keyed by (design digest, backend, tool version).
+
+Schema version 2 adds what ``srcost serve`` keeps: ``jobs`` (each submitted job, its state, result, log
+and report, written in one transaction per change, so a server killed at any point restarts with every
+finished job) and ``tokens`` (the SHA-256 of each API token, never the token). A version-1 store is
+migrated when it is opened: the new tables are created and the version raised in one transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 
 from .errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ENV_DB = 'SRCOST_DB'
 
 STATUS_OK = 'ok'
@@ -94,6 +99,38 @@ CREATE TABLE IF NOT EXISTS designs (
 );
 """
 
+JOB_STATES = ('queued', 'running', 'done', 'failed', 'cancelled', 'interrupted')
+JOB_FINISHED = ('done', 'failed', 'cancelled', 'interrupted')
+
+# statements that take a store from version (key - 1) to version key; each is idempotent
+_MIGRATIONS: dict[int, str] = {
+    2: f"""
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({", ".join(repr(s) for s in JOB_STATES)})),
+    progress REAL NOT NULL DEFAULT 0,
+    result_json TEXT,
+    error TEXT,
+    log TEXT NOT NULL DEFAULT '',
+    report_html TEXT,
+    submitted_by TEXT NOT NULL DEFAULT '',
+    resubmitted_from TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
+CREATE TABLE IF NOT EXISTS tokens (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    read_only INTEGER NOT NULL CHECK (read_only IN (0, 1)),
+    created_at TEXT NOT NULL
+);
+""",
+}
+
 
 @dataclass(frozen=True)
 class OpRecord:
@@ -164,7 +201,42 @@ class DesignRecord:
     created_at: str = ''
 
 
+@dataclass(frozen=True)
+class JobRecord:
+    """A job of ``srcost serve``: what was asked (``spec``), where it stands, and what it gave."""
+
+    id: str
+    kind: str
+    spec: dict
+    state: str = 'queued'
+    progress: float = 0.0
+    result: dict | list | None = None
+    error: str | None = None
+    log: str = ''
+    submitted_by: str = ''
+    resubmitted_from: str | None = None
+    created_at: str = ''
+    started_at: str | None = None
+    finished_at: str | None = None
+    has_report: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.state in JOB_FINISHED
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token of ``srcost serve``: its name, the SHA-256 of the token, and whether it may submit jobs."""
+
+    name: str
+    token_hash: str
+    read_only: bool
+    created_at: str = ''
+
+
 _OP_COLUMNS = tuple(f.name for f in dataclasses.fields(OpRecord))
+_JOB_UPDATABLE = ('state', 'progress', 'result', 'error', 'log', 'started_at', 'finished_at')
 
 
 def now_utc() -> str:
@@ -186,11 +258,12 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
 class CalibrationStore:
     """The SQLite calibration store. Use as a context manager, or call ``close()``."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, shared: bool = False):
+        """``shared``: the connection may be used from several threads (the caller serializes its use)."""
         self.path = default_db_path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(str(self.path), timeout=60)
+            self.conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=not shared)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f'cannot open the calibration store {self.path}: {e}') from None
         self.conn.row_factory = sqlite3.Row
@@ -210,14 +283,23 @@ class CalibrationStore:
                 if stmt.strip():
                     self.conn.execute(stmt)
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (now_utc(),))
-            elif int(row['value']) > SCHEMA_VERSION:
+            version = 1 if row is None else int(row['value'])
+            if version > SCHEMA_VERSION:
                 raise StoreError(
                     f'{self.path} has schema version {row["value"]}, newer than this srcost understands '
                     f'({SCHEMA_VERSION}); upgrade srcost or use another --db'
                 )
+            for v in range(version + 1, SCHEMA_VERSION + 1):  # in the same transaction as the version
+                for stmt in _MIGRATIONS[v].split(';'):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+            if row is None:
+                self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (now_utc(),))
+            elif version < SCHEMA_VERSION:
+                self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                  (f'migrated_to_{SCHEMA_VERSION}_at', now_utc()))
 
     @property
     def schema_version(self) -> int:
@@ -331,6 +413,114 @@ class CalibrationStore:
             (backend, tool_version, STATUS_OK),
         ).fetchall()
         return {r[0] for r in rows}
+
+    # -- jobs of `srcost serve` --------------------------------------------------------------------------
+    def put_job(self, job: JobRecord) -> None:
+        """Insert a new job (its own transaction)."""
+        try:
+            with self.conn:
+                self.conn.execute(
+                    'INSERT INTO jobs (id, kind, spec_json, state, progress, result_json, error, log, submitted_by, '
+                    'resubmitted_from, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                    (job.id, job.kind, json.dumps(job.spec, sort_keys=True), job.state, float(job.progress),
+                     None if job.result is None else json.dumps(job.result, sort_keys=True), job.error, job.log,
+                     job.submitted_by, job.resubmitted_from, job.created_at or now_utc(), job.started_at, job.finished_at),
+                )
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f'cannot store job {job.id}: {e}') from None
+
+    def update_job(self, job_id: str, report_html: str | None = None, **fields) -> None:
+        """Change some of a job's fields (``state``, ``progress``, ``result``, ``error``, ``log``, ``started_at``,
+        ``finished_at``) and, when given, its report, all in one transaction."""
+        bad = set(fields) - set(_JOB_UPDATABLE)
+        if bad:
+            raise StoreError(f'cannot update job field(s) {", ".join(sorted(bad))}')
+        cols, args = [], []
+        for k, v in fields.items():
+            if k == 'result':
+                cols.append('result_json = ?')
+                args.append(None if v is None else json.dumps(v, sort_keys=True))
+            else:
+                cols.append(f'{k} = ?')
+                args.append(v)
+        if report_html is not None:
+            cols.append('report_html = ?')
+            args.append(report_html)
+        if not cols:
+            return
+        try:
+            with self.conn:
+                self.conn.execute(f'UPDATE jobs SET {", ".join(cols)} WHERE id = ?', (*args, job_id))
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f'cannot update job {job_id}: {e}') from None
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        row = self.conn.execute(f'SELECT {_JOB_SELECT} FROM jobs WHERE id = ?', (job_id,)).fetchone()
+        return self._job(row) if row else None
+
+    def jobs(self, state: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        """Jobs (of ``state`` when given), oldest first; with ``limit``, the newest ``limit`` of them."""
+        sql = f'SELECT {_JOB_SELECT} FROM jobs' + (' WHERE state = ?' if state else '') + ' ORDER BY rowid'
+        rows = self.conn.execute(sql, (state,) if state else ()).fetchall()
+        if limit is not None:
+            rows = rows[-limit:]
+        return [self._job(r) for r in rows]
+
+    def job_report(self, job_id: str) -> str | None:
+        row = self.conn.execute('SELECT report_html FROM jobs WHERE id = ?', (job_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def interrupt_jobs(self, message: str) -> list[str]:
+        """Mark every job still ``running`` as ``interrupted`` (what a restarted server finds of the jobs its
+        previous process was running); the ids, in one transaction."""
+        with self.conn:
+            ids = [r[0] for r in self.conn.execute("SELECT id FROM jobs WHERE state = 'running' ORDER BY rowid")]
+            self.conn.execute("UPDATE jobs SET state = 'interrupted', error = ?, finished_at = ? WHERE state = 'running'",
+                              (message, now_utc()))
+        return ids
+
+    @staticmethod
+    def _job(row: sqlite3.Row) -> JobRecord:
+        return JobRecord(
+            id=row['id'], kind=row['kind'], spec=json.loads(row['spec_json']), state=row['state'],
+            progress=float(row['progress']), result=None if row['result_json'] is None else json.loads(row['result_json']),
+            error=row['error'], log=row['log'], submitted_by=row['submitted_by'], resubmitted_from=row['resubmitted_from'],
+            created_at=row['created_at'], started_at=row['started_at'], finished_at=row['finished_at'],
+            has_report=bool(row['has_report']),
+        )
+
+    # -- API tokens of `srcost serve` ------------------------------------------------------------------------
+    def put_token(self, token: TokenRecord) -> None:
+        """Add a token; a StoreError when the name is taken."""
+        try:
+            with self.conn:
+                self.conn.execute('INSERT INTO tokens (name, token_hash, read_only, created_at) VALUES (?, ?, ?, ?)',
+                                  (token.name, token.token_hash, int(token.read_only), token.created_at or now_utc()))
+        except sqlite3.IntegrityError:
+            raise StoreError(f'a token named {token.name!r} exists in {self.path}; revoke it first '
+                             f'(`srcost token revoke {token.name}`) or choose another name') from None
+
+    def delete_token(self, name: str) -> bool:
+        with self.conn:
+            cur = self.conn.execute('DELETE FROM tokens WHERE name = ?', (name,))
+        return cur.rowcount > 0
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        row = self.conn.execute('SELECT * FROM tokens WHERE token_hash = ?', (token_hash,)).fetchone()
+        return None if row is None else TokenRecord(row['name'], row['token_hash'], bool(row['read_only']), row['created_at'])
+
+    def tokens(self) -> list[TokenRecord]:
+        return [TokenRecord(r['name'], r['token_hash'], bool(r['read_only']), r['created_at'])
+                for r in self.conn.execute('SELECT * FROM tokens ORDER BY name')]
+
+    def operator_costs_version(self) -> tuple[int, int]:
+        """(rows, largest rowid) of the operator costs: changes whenever a record is added or replaced."""
+        row = self.conn.execute('SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM operator_costs').fetchone()
+        return int(row[0]), int(row[1])
+
+
+_JOB_SELECT = ('id, kind, spec_json, state, progress, result_json, error, log, submitted_by, resubmitted_from, '
+               'created_at, started_at, finished_at, report_html IS NOT NULL AS has_report')
 
 
 def open_store(path: str | os.PathLike | None = None) -> CalibrationStore:

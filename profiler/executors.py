@@ -4,6 +4,10 @@
 - ``LocalPool``: persistent worker processes on this machine (spawned, so no state leaks from the
   parent). A batch past its deadline has its worker killed and replaced: a hung tool never stalls the
   run. Workers die with the parent (``PR_SET_PDEATHSIG`` on Linux), so a killed run leaves no orphans.
+- ``ThreadPool``: threads of this process, for work that happens in a tool's own subprocess (``srcost
+  validate`` synthesizes its batches so): the backend object stays in the parent, nothing is pickled. A
+  batch past its deadline is reported as timed out (a thread cannot be interrupted; the backend's own
+  tool timeout ends it).
 - ``DaskPool``: a Dask distributed cluster (``tcp://host:port``). Workers must be able to import srcost
   and run the backend's tools. A batch past its deadline is reported as timed out and its future
   cancelled (Dask cannot interrupt a running task; the backend's own tool timeout ends it).
@@ -182,6 +186,70 @@ class LocalPool(_JobQueue):
             w.kill()
         self.workers.clear()
         self.queue.clear()
+
+
+class ThreadPool(_JobQueue):
+    def __init__(self, fn: Callable, jobs: int | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        super().__init__()
+        self.fn = fn
+        self.slots = max(1, int(jobs or os.cpu_count() or 1))
+        self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix='srcost-thread')
+        self.inflight: dict[Any, tuple[int, Any, float]] = {}
+
+    def pending(self) -> int:
+        return len(self.queue) + len(self.inflight)
+
+    def _dispatch(self) -> None:
+        # at most one job per thread in flight, so deadlines count from when a job starts
+        while self.queue and len(self.inflight) < self.slots:
+            job_id, task, deadline_s = self.queue.popleft()
+            self.inflight[self.pool.submit(self.fn, task)] = (job_id, task, time.monotonic() + deadline_s)
+
+    def poll(self, timeout: float = 0.5) -> list[Finished]:
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import wait as futures_wait
+
+        self._dispatch()
+        if not self.inflight:
+            return []
+        now = time.monotonic()
+        wait_s = max(0.0, min(timeout, min(d for _, _, d in self.inflight.values()) - now))
+        futures_wait(list(self.inflight), timeout=wait_s, return_when=FIRST_COMPLETED)
+        done: list[Finished] = []
+        for fut, (job_id, task, deadline) in list(self.inflight.items()):
+            if fut.done():
+                exc = fut.exception()
+                if exc is None:
+                    done.append(Finished(job_id, task, 'ok', fut.result()))
+                else:
+                    done.append(Finished(job_id, task, 'error', f'{type(exc).__name__}: {exc}'))
+            elif time.monotonic() > deadline:
+                done.append(Finished(job_id, task, 'timeout', 'the job ran past its deadline (its thread ends with the tool)'))
+            else:
+                continue
+            del self.inflight[fut]
+        self._dispatch()
+        return done
+
+    def close(self) -> None:
+        self.queue.clear()
+        self.inflight.clear()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_all(pool, tasks: list, deadline_s: float) -> list[Finished]:
+    """Submit ``tasks`` to ``pool``, wait for all of them, close the pool; the results in the order of ``tasks``."""
+    try:
+        ids = [pool.submit(t, deadline_s) for t in tasks]
+        got: dict[int, Finished] = {}
+        while pool.pending():
+            for f in pool.poll():
+                got[f.job_id] = f
+        return [got[i] for i in ids]
+    finally:
+        pool.close()
 
 
 class DaskPool(_JobQueue):

@@ -91,6 +91,11 @@ class RunSummary:
             'workdir': self.workdir, 'executor': self.executor, 'failures': self.failures,
         }
 
+    def __str__(self) -> str:
+        """One readable line, e.g. ``8 micro-benchmarks: 8 ran OK, 0 failed, 0 already stored (41.2 s; ...)``."""
+        return (f'{self.total} micro-benchmarks: {self.ok} ran OK, {self.failed} failed, {self.skipped} already stored '
+                f'({self.duration_s:.1f} s; {self.executor or "no executor"}; store {self.db})')
+
 
 # -- the job (runs in a worker process) ----------------------------------------------------------------
 def _log_tail(path: str | None) -> str:

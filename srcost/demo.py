@@ -1,7 +1,8 @@
 """``srcost demo``: the whole loop on the embedded defaults, small enough for a laptop.
 
-1. profile a few operators on the open backend into ``<out>/calibration.db``;
-2. load the shipped open-backend cost model;
+1. profile a few operators on the open backend into the calibration store (``--db``, else ``$SRCOST_DB``,
+   else ``<out>/calibration.db``);
+2. load the shipped open-backend cost model, with the calibration of that same store;
 3. search the built-in (synthetic) jet sample, one expression per class, against predicted latency;
 4. build classifier designs from the fronts (the k-th member of every class front), synthesize them on the
    open backend, emulate them bit-accurately on the test split, compare predicted with actual cost;
@@ -10,10 +11,11 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEMO_OPS = ('+', '-', '*', 'square', 'sin', 'exp')
@@ -28,6 +30,25 @@ class DemoResult:
     db: Path
     n_designs: int
     seconds: float
+    profile: dict = field(default_factory=dict)  # profiler.runner.RunSummary.to_dict()
+    sr_accuracy: float | None = None  # the SR classifier's test accuracy (float evaluation)
+    mlp_accuracy: float | None = None  # the reference MLP's
+
+    def to_dict(self) -> dict:
+        return {'report': str(self.report), 'report_json': str(self.report_json), 'db': str(self.db),
+                'n_designs': self.n_designs, 'seconds': round(self.seconds, 1), 'profile': self.profile,
+                'sr_accuracy': self.sr_accuracy, 'mlp_accuracy': self.mlp_accuracy}
+
+
+def demo_db_path(out: Path, db: str | os.PathLike | None = None) -> Path:
+    """The demo's calibration store: ``db`` (``--db``), else ``$SRCOST_DB``, else ``<out>/calibration.db``."""
+    from profiler.store import ENV_DB
+
+    if db:
+        return Path(db).expanduser()
+    if os.environ.get(ENV_DB):
+        return Path(os.environ[ENV_DB]).expanduser()
+    return out / 'calibration.db'
 
 
 def _say(msg: str) -> None:
@@ -42,7 +63,7 @@ def spread(n_items: int, k: int) -> list[int]:
 
 
 def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: int | None = None,
-             max_train_rows: int = 1500) -> DemoResult:
+             max_train_rows: int = 1500, db: str | os.PathLike | None = None) -> DemoResult:
     from hls_gen import Design
     from hls_gen.backends import get_backend
     from profiler.plans import make_plans
@@ -57,7 +78,8 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
 
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    db = out / 'calibration.db'
+    db = demo_db_path(out, db)
+    db.parent.mkdir(parents=True, exist_ok=True)
     command = 'srcost demo ' + ' '.join(shlex.quote(a) for a in sys.argv[2:])
 
     _say(f'1/5 profiling {", ".join(DEMO_OPS)} at {PRECISION} on the open backend -> {db}')
@@ -71,7 +93,7 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
     _say('2/5 loading the shipped open-backend cost model')
     from costmodel.api import get_model
 
-    model = get_model('auto', 'open')
+    model = get_model('auto', 'open', db=db)  # the store just profiled, whatever $SRCOST_DB says
     _say(f'    model: {type(model).__name__}')
 
     _say(f'3/5 searching the built-in jet sample (synthetic stand-in), {budget_seconds:g} s per class, objective latency')
@@ -116,4 +138,5 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
 
     cal = calibration_frame(None, db, 'open')
     html, js = write_report(run, out / 'report.html', calibration=cal, title='srcost demo: jet-tagging sample (synthetic)')
-    return DemoResult(html, js, db, len(designs), time.monotonic() - t0)
+    return DemoResult(html, js, db, len(designs), time.monotonic() - t0, profile=summary.to_dict(),
+                      sr_accuracy=res['sr']['accuracy'], mlp_accuracy=res['mlp']['accuracy'])

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .errors import ExpressionError, LutSpecError
-from .expression import Expression
+from .expression import MAX_INPUTS, Expression
 from .lut import LutSpec
 from .precision import Precision
 
 DEFAULT_PART = 'xcvu9p-flga2577-2-e'
 DEFAULT_CLOCK_NS = 5.0
 SCHEMA_VERSION = 1
+# Outputs of one design: each is a port and a datapath of its own, like an input's port (MAX_INPUTS); chosen
+# equal to MAX_INPUTS. docs/limits.md.
+MAX_OUTPUTS = 256
+_PART = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')  # the part goes into tool scripts: letters, digits, - _ .
 
 
 @dataclass(frozen=True)
@@ -42,9 +49,12 @@ class Design:
         """Validate everything once. Every ``<fn>_lut`` used without a spec gets hls4ml-style defaults."""
         if isinstance(outputs, (str, Expression)):
             outputs = [outputs]
-        exprs = tuple(Expression.parse(o) for o in outputs)
-        if not exprs:
+        outputs = list(outputs)
+        if not outputs:
             raise ExpressionError('a design needs at least one output expression')
+        if len(outputs) > MAX_OUTPUTS:
+            raise ExpressionError(f'a design has at most {MAX_OUTPUTS} outputs, got {len(outputs)}')
+        exprs = tuple(Expression.parse(o) for o in outputs)
         prec = Precision.parse(precision)
         specs = {s.name: s for s in (LutSpec.parse(x) for x in luts)}
         used = set().union(*(e.lut_functions for e in exprs))
@@ -57,13 +67,23 @@ class Design:
         need = max(e.n_inputs for e in exprs)
         if n_inputs is None:
             n_inputs = max(need, 1)
+        if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)):
+            raise ExpressionError(f'the number of inputs must be an integer, got {n_inputs!r}')
+        if not 1 <= n_inputs <= MAX_INPUTS:
+            raise ExpressionError(f'a design has 1 to {MAX_INPUTS} inputs, got {n_inputs}')
         if n_inputs < need:
             raise ExpressionError(f'the expressions use x{need - 1} but the design has only {n_inputs} inputs')
-        if not clock_period_ns > 0:
-            raise ExpressionError(f'clock period must be positive, got {clock_period_ns}')
-        if not name.isidentifier():
+        try:
+            clock = float(clock_period_ns)
+        except (TypeError, ValueError):
+            clock = float('nan')
+        if not 0 < clock < float('inf'):
+            raise ExpressionError(f'clock period must be a positive number of ns, got {clock_period_ns!r}')
+        if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
             raise ExpressionError(f'design name {name!r} must be a C identifier')
-        return cls(exprs, prec, int(n_inputs), tuple(sorted(specs.values())), part, float(clock_period_ns), name)
+        if not isinstance(part, str) or not _PART.match(part):
+            raise ExpressionError(f'FPGA part {str(part)[:60]!r} must be a part name such as {DEFAULT_PART}')
+        return cls(exprs, prec, int(n_inputs), tuple(sorted(specs.values())), part, clock, name)
 
     def lut_for(self, fn_name: str) -> LutSpec:
         for s in self.luts:

@@ -33,3 +33,39 @@ class SynthesisError(SrcostError, RuntimeError):
 
 class ReportParseError(SrcostError, ValueError):
     """A synthesis report is missing a field srcost needs."""
+
+
+class InputFileError(SrcostError, ValueError):
+    """A file given to srcost cannot be read, is not UTF-8 text, or is not in the expected format."""
+
+
+def file_problem(path, exc: BaseException) -> str:
+    """One line naming what is wrong with reading ``path``: the same wording for every file reader (calibration
+    files, data tables, fronts). ``exc`` is what the reading raised (OSError, UnicodeDecodeError, a parser's
+    error); its message is cut to its first line."""
+    if isinstance(exc, UnicodeDecodeError):
+        return (f'{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): '
+                'is it a binary file? save it as UTF-8')
+    if isinstance(exc, FileNotFoundError):
+        return f'no file at {path}'
+    if isinstance(exc, IsADirectoryError):
+        return f'{path} is a directory, not a file'
+    if isinstance(exc, OSError):
+        return f'cannot read {path}: {exc.strerror or exc}'
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f'{path} is not in the expected format: {first}'
+
+
+def read_text(path, error: type[SrcostError] = InputFileError) -> str:
+    """The UTF-8 text of ``path`` (a byte-order mark is dropped), or ``error`` with :func:`file_problem`'s line.
+    NUL bytes are refused too: no text format srcost reads contains them, and they mean a binary file."""
+    from pathlib import Path
+
+    try:
+        data = Path(path).read_bytes()
+        text = data.decode('utf-8-sig')
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(file_problem(path, e)) from None
+    if '\x00' in text:
+        raise error(f'{path} is not UTF-8 text (a NUL byte at offset {text.index(chr(0))}): is it a binary file?')
+    return text

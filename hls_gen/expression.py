@@ -18,12 +18,21 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from .errors import ExpressionError
+from .ir import constant_value
 from .operators import LUT_FUNCTIONS, OPERATORS, get_operator
+from .precision import MAX_MAGNITUDE, MAX_WIDTH
 
-MAX_NODES = 2000
-MAX_INT_POWER = 16
-MAX_TEXT = 20_000
-_VAR = re.compile(r'^x(\d+)$')
+MAX_NODES = 2000  # syntax nodes of one expression's text (docs/limits.md)
+MAX_INT_POWER = 16  # largest |n| of x**n: a power is a chain of multipliers
+MAX_TEXT = 20_000  # characters of one expression's text
+# Every constant, written or computed from constants (exp(40)), must be below MAX_MAGNITUDE (2**64): the widest
+# fixed-point type holds no more. Larger ones are refused before anything is built on them.
+MAX_CONSTANT = MAX_MAGNITUDE
+# Inputs x0 .. x255 of a design. The open backend's run grows steeply with the ports (one design of 256 inputs:
+# about 4 minutes and 1.6 GB in Yosys and Verilator; 4,096 inputs: Yosys fails), and SR designs use a handful
+# (the jet-tagging task: 16). docs/limits.md.
+MAX_INPUTS = 256
+_VAR = re.compile(r'^x(0|[1-9]\d{0,9})$')
 _CONSTANTS = {'pi': sympy.pi, 'E': sympy.E}
 
 # sympy's own printed names and PySR names that map onto table operators
@@ -45,15 +54,46 @@ def lut_symbol(name: str) -> sympy.FunctionClass:
 
 
 class _Builder:
-    def __init__(self, text: str):
+    def __init__(self, text: str, source: str):
         self.text = text
+        self.source = source  # what ast parsed (^ written as **)
         self.count = 0
+        self.values: dict = {}  # constant subtree -> float value (ir.constant_value's memo)
 
     def fail(self, node: ast.AST | None, why: str) -> ExpressionError:
         where = f' at column {node.col_offset + 1}' if node is not None and hasattr(node, 'col_offset') else ''
         return ExpressionError(f'{why}{where} in {self.text!r}')
 
     def build(self, node: ast.AST) -> sympy.Expr:
+        expr = self._build(node)
+        self.check_constants(node, expr)
+        return expr
+
+    def check_constants(self, node: ast.AST, expr: sympy.Expr) -> None:
+        """Refuse a constant no fixed-point type can hold: ``expr`` itself when it is constant, else the constant
+        arguments sympy made by folding (``1e18*x0*1e18`` is ``1e36*x0``). Called on every node as it is built, so
+        no operator is ever applied to an out-of-range constant (sympy evaluates ``f(constant)`` eagerly)."""
+        value = constant_value(expr, self.values)
+        if value is not None:
+            if not abs(value) < MAX_CONSTANT:
+                raise self.fail(node, self.out_of_range(ast.get_source_segment(self.source, node) or str(expr), value))
+            return
+        if expr.is_Add or expr.is_Mul:
+            for a in expr.args:
+                v = constant_value(a, self.values)
+                if v is not None and not abs(v) < MAX_CONSTANT:
+                    raise self.fail(node, self.out_of_range(f'{v:.6g}' if a.is_Number else str(a), v))
+
+    @staticmethod
+    def out_of_range(what: str, value: float) -> str:
+        what = what if len(what) <= 60 else what[:57] + '...'
+        if np.isnan(value):
+            return f'the constant {what} is not a finite real number'
+        size = 'overflows float64' if np.isinf(value) else '' if what == f'{value:.6g}' else f'is {value:.3g}'
+        return (f'the constant {what}{" " + size if size else ""}: no fixed-point type holds it '
+                f'(constants must be below 2**{MAX_WIDTH} in magnitude)')
+
+    def _build(self, node: ast.AST) -> sympy.Expr:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.fail(None, f'expression has more than {MAX_NODES} nodes')
@@ -67,10 +107,12 @@ class _Builder:
             return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
         if isinstance(node, ast.Name):
             if _VAR.match(node.id):
+                if int(node.id[1:]) >= MAX_INPUTS:
+                    raise self.fail(node, f'input {node.id} is beyond the last input srcost supports, x{MAX_INPUTS - 1}')
                 return sympy.Symbol(node.id, real=True)  # == variable(i)
             if node.id in _CONSTANTS:
                 return _CONSTANTS[node.id]
-            raise self.fail(node, f'unknown name {node.id!r}: variables are x0, x1, ...')
+            raise self.fail(node, f'unknown name {node.id[:40]!r}: variables are x0, x1, ... (no leading zeros)')
         if isinstance(node, ast.UnaryOp):
             arg = self.build(node.operand)
             if isinstance(node.op, ast.USub):
@@ -151,14 +193,15 @@ def parse_expression(text: str) -> sympy.Expr:
         raise ExpressionError('empty expression: give e.g. "2.1*x0*x1 + sin_lut(x2)"')
     if len(text) > MAX_TEXT:
         raise ExpressionError(f'expression is longer than {MAX_TEXT} characters')
+    source = text.replace('^', '**')
     try:
-        tree = ast.parse(text.replace('^', '**'), mode='eval')
+        tree = ast.parse(source, mode='eval')
     except SyntaxError as e:
         raise ExpressionError(f'malformed expression {text!r}: {e.msg} at column {e.offset}') from None
     except (ValueError, RecursionError, MemoryError) as e:
         raise ExpressionError(f'malformed expression {text!r}: {e}') from None
     try:
-        expr = _Builder(text).build(tree)
+        expr = _Builder(text, source).build(tree)
     except RecursionError:
         raise ExpressionError(f'expression {text!r} is nested too deeply') from None
     if expr.has(sympy.I, sympy.zoo, sympy.oo, sympy.nan, -sympy.oo):

@@ -110,3 +110,49 @@ def walk_float(e: sympy.Expr, X: np.ndarray):
 def count_nodes(e: sympy.Expr) -> int:
     n = decompose(e)
     return 1 + sum(count_nodes(a) for a in n.args)
+
+
+def constant_value(e: sympy.Expr, memo: dict) -> float | None:
+    """The float64 value of a constant subtree, or None when ``e`` holds a variable. Computed with numpy's float
+    functions from the values of the arguments (memoized in ``memo``, keyed by subtree), never with sympy's
+    arbitrary-precision ``evalf``, which raises OverflowError deep inside mpmath on ``exp(exp(exp(1000)))``.
+    A value that float64 cannot hold comes back as inf or nan; so does a constant the operator table cannot read."""
+    if e in memo:
+        return memo[e]
+    if e.is_Symbol:
+        value = None
+    elif e.is_Number or e in (sympy.pi, sympy.E):
+        try:
+            value = float(e)
+        except OverflowError:
+            value = float('inf')
+        except (TypeError, ValueError):  # zoo, a complex number
+            value = float('nan')
+    else:
+        try:
+            n = decompose(e, number_test=False)
+        except ExpressionError:
+            n = None
+        if n is None or n.op in ('var', 'const'):
+            value = float('nan')
+        else:
+            args = [constant_value(a, memo) for a in n.args]
+            if any(a is None for a in args):
+                value = None
+            else:
+                with np.errstate(all='ignore'):
+                    value = float(_apply_float(n, np.asarray(args, dtype=np.float64)))
+    memo[e] = value
+    return value
+
+
+def _apply_float(n: Node, args: np.ndarray):
+    if n.op == '+':
+        return np.sum(args)
+    if n.op == '*':
+        return np.prod(args)
+    if n.op == 'pow_int':
+        return np.power(args[0], float(n.value))
+    if n.op == 'pow_abs':
+        return np.abs(args[0]) ** n.value
+    return float_function(n.op)(args[0])

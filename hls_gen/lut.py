@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from .errors import LutSpecError
 from .operators import lut_function
+from .precision import MAX_MAGNITUDE, MAX_WIDTH
 
+# Entries of one table: an address of at most 16 bits (2**16 entries of 64 bits are 4 Mbit, a sixth of the VU9P's
+# 75.9 Mbit of block RAM). hls4ml's C++ holds N in an ap_uint<16>, so its C simulation takes at most 65535
+# (hls_gen.csim.check_luts). docs/limits.md.
 MAX_TABLE_SIZE = 1 << 16
 
 
@@ -25,8 +29,11 @@ class LutSpec:
             lut_function(self.function)
         except KeyError as e:
             raise LutSpecError(str(e.args[0])) from None
-        if not isinstance(self.table_size, int) or not 2 <= self.table_size <= MAX_TABLE_SIZE:
-            raise LutSpecError(f'table size {self.table_size} must be an integer from 2 to {MAX_TABLE_SIZE}')
+        if isinstance(self.table_size, bool) or not isinstance(self.table_size, int) or not 2 <= self.table_size <= MAX_TABLE_SIZE:
+            raise LutSpecError(f'table size {self.table_size!r} must be an integer from 2 to {MAX_TABLE_SIZE}')
+        for end in (self.range_start, self.range_end):
+            if isinstance(end, bool) or not isinstance(end, (int, float)) or not abs(end) < MAX_MAGNITUDE:
+                raise LutSpecError(f'LUT range end {end!r} must be a finite number below 2**{MAX_WIDTH} in magnitude')
         if not self.range_start < self.range_end:
             raise LutSpecError(f'LUT range [{self.range_start}, {self.range_end}] is empty: start must be below end')
         if not self.name:

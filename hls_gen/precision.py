@@ -9,7 +9,8 @@ from .errors import PrecisionError
 
 ROUNDING_MODES = ('AP_TRN', 'AP_RND', 'AP_TRN_ZERO', 'AP_RND_ZERO', 'AP_RND_INF', 'AP_RND_MIN_INF', 'AP_RND_CONV')
 OVERFLOW_MODES = ('AP_WRAP', 'AP_SAT', 'AP_SAT_ZERO', 'AP_SAT_SYM')
-MAX_WIDTH = 64
+MAX_WIDTH = 64  # bits of the widest type: the cost model and the emulation compute in 64-bit integers
+MAX_MAGNITUDE = 2.0**MAX_WIDTH  # no supported type holds a value this large (ap_ufixed<64,64> ends just below)
 
 _PATTERN = re.compile(r'^\s*(ap_fixed|ap_ufixed)\s*<\s*([^<>]*)>\s*$')
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
+from hls_gen.errors import file_problem, read_text
 from hls_gen.operators import OPERATORS
 from hls_gen.precision import Precision
 
@@ -33,6 +34,7 @@ from .store import STATUS_OK, CalibrationStore, OpRecord, now_utc, unique_values
 PUBLISHED_BACKEND = 'vivado_hls'
 PUBLISHED_TOOL_VERSION = '2020.1'
 CSV_COLUMNS = ('part', 'precision', 'operator', 'latency_cycles')
+MAX_LATENCY_CYCLES = 2**31 - 1  # the store keeps latencies as SQLite integers; no operator takes this long
 # which record stands for an operator when several implementations are stored, best first
 PYSR_PREFERENCE = (PUBLISHED, NATIVE)
 
@@ -78,8 +80,9 @@ def published_record(part: str, precision: str, operator: str, cycles, source: s
         cycles_f = float(cycles)
     except (TypeError, ValueError):
         raise CalibrationFormatError(f'latency of {operator} at {precision} in {source} is not a number: {cycles!r}') from None
-    if not cycles_f >= 0 or cycles_f != int(cycles_f):
-        raise CalibrationFormatError(f'latency of {operator} at {precision} in {source} must be a whole number of cycles, got {cycles!r}')
+    if not 0 <= cycles_f <= MAX_LATENCY_CYCLES or cycles_f != int(cycles_f):
+        raise CalibrationFormatError(f'latency of {operator} at {precision} in {source} must be a whole number of cycles '
+                                     f'from 0 to {MAX_LATENCY_CYCLES}, got {cycles!r}')
     part = str(part or DEFAULT_PART).strip()
     key = [PLAN_VERSION, backend, tool_version, part, float(clock_period_ns), prec, op.name, PUBLISHED]
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
@@ -95,10 +98,7 @@ def read_calibration(path: str | os.PathLike, backend: str = PUBLISHED_BACKEND, 
                      clock_period_ns: float | None = None) -> tuple[str, list[OpRecord]]:
     """Parse a published calibration file into records: ('csv' | 'json', records)."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise CalibrationFormatError(f'cannot read {p}: {e}') from None
+    text = read_text(p, CalibrationFormatError)
     stripped = text.lstrip()
     if p.suffix.lower() == '.json' or stripped.startswith(('{', '[')):
         return 'json', _read_json(text, p.name, backend, tool_version, clock_period_ns)
@@ -106,6 +106,13 @@ def read_calibration(path: str | os.PathLike, backend: str = PUBLISHED_BACKEND, 
 
 
 def _read_csv(text: str, source: str, backend: str, tool_version: str, clock: float | None) -> list[OpRecord]:
+    try:
+        return _csv_records(text, source, backend, tool_version, clock)
+    except csv.Error as e:
+        raise CalibrationFormatError(file_problem(source, e)) from None
+
+
+def _csv_records(text: str, source: str, backend: str, tool_version: str, clock: float | None) -> list[OpRecord]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -115,12 +122,25 @@ def _read_csv(text: str, source: str, backend: str, tool_version: str, clock: fl
         if None in row:
             raise CalibrationFormatError(f'{source} line {reader.line_num} has more fields than its header: '
                                          f'quote precisions that contain commas ("ap_fixed<16,6>")')
-        row_clock = clock if clock is not None else float(row.get('clock_period_ns') or DEFAULT_CLOCK_NS)
+        if any(row[c] is None for c in CSV_COLUMNS):
+            raise CalibrationFormatError(f'{source} line {reader.line_num} has fewer fields than its header')
+        row_clock = clock if clock is not None else _clock(row.get('clock_period_ns') or DEFAULT_CLOCK_NS, source)
         out.append(published_record(row['part'], row['precision'], row['operator'], row['latency_cycles'], source,
                                     backend, tool_version, row_clock))
     if not out:
         raise CalibrationFormatError(f'{source} has no rows')
     return out
+
+
+def _clock(value, source: str) -> float:
+    """A clock period in ns from a calibration file: a positive finite number."""
+    try:
+        ns = float(value)
+    except (TypeError, ValueError):
+        ns = float('nan')
+    if not 0 < ns < float('inf'):
+        raise CalibrationFormatError(f'{source}: the clock period must be a positive number of ns, got {value!r}')
+    return ns
 
 
 def _read_json(text: str, source: str, backend: str, tool_version: str, clock: float | None) -> list[OpRecord]:
@@ -137,7 +157,7 @@ def _read_json(text: str, source: str, backend: str, tool_version: str, clock: f
         ops = item['complexity_of_operators']
         if not isinstance(ops, dict):
             raise CalibrationFormatError(f'{source}: complexity_of_operators must map operator names to cycles')
-        item_clock = clock if clock is not None else float(item.get('clock_period_ns', item.get('clock_period', DEFAULT_CLOCK_NS)))
+        item_clock = clock if clock is not None else _clock(item.get('clock_period_ns', item.get('clock_period', DEFAULT_CLOCK_NS)), source)
         for name, cycles in ops.items():
             out.append(published_record(item.get('part', DEFAULT_PART), item['precision'], name, cycles, source,
                                         backend, tool_version, item_clock))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import demo, jets, model, profile, search, synth, validate
+from .commands import demo, jets, model, profile, search, serve, synth, validate
 
 app = typer.Typer(
     name='srcost',
@@ -22,7 +22,7 @@ def _root() -> None:
     """srcost: hardware cost models for symbolic regression on FPGAs."""
 
 
-for _module in (synth, profile, model, search, validate, demo, jets):
+for _module in (synth, profile, model, search, validate, demo, jets, serve):
     _module.register(app)
 
 

@@ -1,0 +1,260 @@
+"""Predictions for the API: one thread owns the cost models and answers every request.
+
+Requests are parsed where they arrive (with a cache of the designs already seen: parsing a new expression
+into sympy costs far more than costing it) and queued; the predictor thread takes whatever has queued up,
+costs it in one batch per model (``CostModel.predict``, the call `srcost predict` makes, so the numbers are
+the same) and hands each request its rows. Batching amortizes the per-call cost of the model (a DataFrame,
+one XGBoost call per target) over concurrent requests, and keeping the models in one thread keeps their
+caches warm and needs no locks in the cost model.
+
+The models are those of ``costmodel.api.get_model`` with the server's store as the calibration. When the
+store's operator costs change (a profile job, or `srcost profile-ops` on the same store), the models are
+reloaded before the next batch, as a new `srcost predict` would load them.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hls_gen import Design, Expression
+from hls_gen.errors import ExpressionError, SrcostError
+
+from .config import Limits
+from .limits import check_expressions
+from .schemas import DesignPrediction, PredictRequest, PredictResponse
+
+WARM_EXPRESSIONS = ('x0*x1 + sin(x2)', '2.5*x0 - exp(x1)', 'x0 + x1*x1 - 0.5', 'sin_lut(x0) + cos_lut(x1)*x2')
+TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
+
+
+@dataclass(frozen=True)
+class ModelKey:
+    kind: str  # auto | additive | analytic | learned
+    backend: str
+    part: str
+
+
+@dataclass
+class LoadedModel:
+    """A model as the server holds it, with what a client needs to rebuild it."""
+
+    key: ModelKey
+    model: object  # costmodel.models.CostModel
+    name: str
+    provenance: dict | None
+    calibration_digest: str | None
+    latency_only: bool
+    document: dict  # srcost.service.modelfile.export_model(model), taken when it was loaded
+    digest: str
+
+
+@dataclass
+class _Predict:
+    key: ModelKey
+    designs: list[Design]
+    future: Future = field(default_factory=Future)
+
+
+@dataclass
+class _Load:
+    key: ModelKey
+    future: Future = field(default_factory=Future)
+
+
+class DesignCache:
+    """The designs of recent requests by their text and options (least recently used ones go first). Errors
+    are remembered too, so a bad expression sent again is refused without parsing it again."""
+
+    def __init__(self, capacity: int = 20_000):
+        self.capacity = capacity
+        self._items: OrderedDict[tuple, Design | SrcostError] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, build) -> Design:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+        if hit is None:
+            try:
+                hit = build()
+            except SrcostError as e:
+                hit = e
+            with self._lock:
+                self._items[key] = hit
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        if isinstance(hit, SrcostError):
+            raise hit
+        return hit
+
+
+class Predictor:
+    def __init__(self, db: Path, limits: Limits, batch_window_s: float = 0.0, max_batch_designs: int = 4000):
+        self.db = Path(db)
+        self.limits = limits
+        self.batch_window_s = batch_window_s
+        self.max_batch_designs = max_batch_designs
+        self.cache = DesignCache()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name='srcost-predictor', daemon=True)
+        self._models: dict[ModelKey, LoadedModel] = {}
+        self._version: tuple[int, int] | None = None
+        self.batches = 0
+        self.designs_costed = 0
+
+    # -- the request side ----------------------------------------------------------------------------------
+    def start(self, warm: Sequence[str] = ('open',)) -> list[str]:
+        """Start the thread and warm the default model of each backend in ``warm``; the warnings of those
+        that could not be loaded."""
+        self._thread.start()
+        warnings = []
+        designs = [Design.build([e]) for e in WARM_EXPRESSIONS]
+        for backend in warm:
+            try:
+                self.submit(ModelKey('auto', backend, designs[0].part), designs).result(timeout=600)
+            except SrcostError as e:
+                warnings.append(f'the {backend} model could not be loaded: {e}')
+        return warnings
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def designs(self, req: PredictRequest) -> list[Design]:
+        """The designs of a request (limits checked, expressions parsed, never evaluated)."""
+        check_expressions(req.expressions, self.limits)
+        common = (req.precision, tuple(req.luts), req.n_inputs, req.part, float(req.clock_period_ns))
+        groups = [(t,) for t in req.expressions] if req.separate else [tuple(req.expressions)]
+        out = []
+        for i, texts in enumerate(groups):
+            try:
+                out.append(self.cache.get((texts, *common), lambda texts=texts: Design.build(
+                    [Expression.parse(t) for t in texts], req.precision, req.luts, req.n_inputs, req.part,
+                    req.clock_period_ns)))
+            except ExpressionError as e:
+                where = f'expression {i}' if req.separate else 'the design'
+                raise type(e)(f'{where}: {e}') from None
+        return out
+
+    def submit(self, key: ModelKey, designs: list[Design]) -> Future:
+        """A future of the prediction matrix rows (one list of ``TARGETS`` values per design) and the model."""
+        item = _Predict(key, designs)
+        self._queue.put(item)
+        return item.future
+
+    def load(self, key: ModelKey) -> Future:
+        """A future of the ``LoadedModel`` of ``key``."""
+        item = _Load(key)
+        self._queue.put(item)
+        return item.future
+
+    def response(self, req: PredictRequest, designs: list[Design], rows: list[list[float]], lm: LoadedModel) -> PredictResponse:
+        d0 = designs[0]
+        return PredictResponse(
+            model=lm.name, backend=req.backend, part=d0.part, precision=str(d0.precision),
+            clock_period_ns=d0.clock_period_ns, calibration_digest=lm.calibration_digest,
+            model_provenance=lm.provenance, note='the calibration has latency only: resources are not predicted'
+            if lm.latency_only else None,
+            designs=[DesignPrediction(expressions=[e.text for e in d.outputs], **dict(zip(TARGETS, map(_value, row))))
+                     for d, row in zip(designs, rows)],
+        )
+
+    # -- the predictor thread ------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        from profiler.store import CalibrationStore
+
+        store = CalibrationStore(self.db)  # this thread's own connection
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                if self.batch_window_s > 0:
+                    time.sleep(self.batch_window_s)
+                n = len(getattr(first, 'designs', ()))
+                while n < self.max_batch_designs:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+                    n += len(getattr(item, 'designs', ()))
+                self._refresh(store)
+                self._run(batch)
+        finally:
+            store.close()
+
+    def _refresh(self, store) -> None:
+        version = store.operator_costs_version()
+        if version != self._version:
+            if self._version is not None:
+                from costmodel.api import clear_cache
+
+                clear_cache()
+                self._models.clear()
+            self._version = version
+
+    def _model(self, key: ModelKey) -> LoadedModel:
+        lm = self._models.get(key)
+        if lm is None:
+            from costmodel.api import get_model
+
+            from .modelfile import document_digest, export_model
+
+            m = get_model(key.kind, key.backend, key.part, str(self.db))
+            cal = m.calibration
+            doc = export_model(m)
+            lm = LoadedModel(key, m, m.name, m.provenance.to_dict() if m.name == 'learned' else None,
+                             cal.digest() if cal is not None else None, bool(m.latency_only), doc, document_digest(doc))
+            self._models[key] = lm
+        return lm
+
+    def _run(self, batch: list) -> None:
+        groups: dict[ModelKey, list[_Predict]] = {}
+        for item in batch:
+            if isinstance(item, _Load):
+                try:
+                    item.future.set_result(self._model(item.key))
+                except Exception as e:  # noqa: BLE001 - answered to the request that asked
+                    item.future.set_exception(e)
+            else:
+                groups.setdefault(item.key, []).append(item)
+        for key, items in groups.items():
+            try:
+                lm = self._model(key)
+                designs = [d for it in items for d in it.designs]
+                P = lm.model.predict(designs)[list(TARGETS)].to_numpy()
+                errors = dict(getattr(lm.model.extractor, 'errors', {}) or {})
+            except Exception as e:  # noqa: BLE001 - every request of the group gets the error
+                for it in items:
+                    it.future.set_exception(e)
+                continue
+            self.batches += 1
+            self.designs_costed += len(designs)
+            start = 0
+            for it in items:
+                stop = start + len(it.designs)
+                bad = [(i - start, errors[i]) for i in range(start, stop) if i in errors]
+                if bad:
+                    j, msg = bad[0]
+                    it.future.set_exception(ExpressionError(f'design {j}: {msg}'))
+                else:
+                    it.future.set_result((P[start:stop].tolist(), lm))
+                start = stop
+
+
+def _value(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)

@@ -1,0 +1,55 @@
+"""Starting ``srcost serve``: open the store, mark what a previous server left running as interrupted, load
+and warm the models, start the job dispatcher, then serve with uvicorn until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from profiler.store import CalibrationStore
+
+from .config import ServiceConfig
+
+
+def build_service(config: ServiceConfig, log=None):
+    """The ``Service`` of ``config``, started (models warm, dispatcher running), and the messages of its
+    start-up."""
+    from .app import Service
+    from .auth import Authenticator
+    from .jobs import JobManager, interrupt_running
+    from .predictor import Predictor
+
+    say = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    config.check()
+    store = CalibrationStore(config.db, shared=True)
+    ids = interrupt_running(store)
+    if ids:
+        say(f'marked {len(ids)} job(s) that were running when the server stopped as interrupted: {", ".join(ids)}')
+    if config.auth and not store.tokens():
+        say(f'no tokens in {store.path}: every request will be refused; create one with '
+            f'`srcost token create NAME --db {store.path}`')
+    lock = threading.Lock()
+    predictor = Predictor(config.db, config.limits, config.batch_window_s)
+    for w in predictor.start(config.warm):
+        say(f'warning: {w}')
+    jobs = JobManager(config, predictor)
+    jobs.start()
+    return Service(config, store, lock, Authenticator(store, lock, config.auth), predictor, jobs)
+
+
+def serve(config: ServiceConfig, access_log: bool = False) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    svc = build_service(config)
+    try:
+        app = create_app(svc)
+        print(f'srcost serve: http://{config.host}:{config.port}/v1 (docs at /docs), store {svc.store.path}, '
+              f'jobs on {svc.jobs.executor}{"" if config.auth else ", NO AUTH (loopback only)"}', file=sys.stderr, flush=True)
+        uvicorn.run(app, host=config.host, port=config.port, log_level='warning', access_log=access_log,
+                    timeout_graceful_shutdown=10)
+    finally:
+        svc.jobs.stop()
+        svc.predictor.stop()
+        svc.store.close()

@@ -4,7 +4,9 @@
 ``render_html(data)`` draws the page from that dict alone (tables, and plots as base64 PNG from matplotlib's
 Agg canvas), and embeds the dict itself in ``<script type="application/json" id="srcost-data">``; ``write_report``
 writes ``report.html`` and ``report.json`` from the same dict. So every number on the page is in the JSON.
-Table cells carry ``data-path="section/row/key"``: the JSON path of the number they show.
+Table cells carry ``data-path="section/row/key"``: the JSON path of the number they show. The page leads
+with accuracy against hardware cost (``srcost.report_front``); long expressions are shortened in the tables,
+the full text one click away (``<details>``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .report_front import COST_LABELS, pareto_section, plot_pareto
 from .validation import ValidationRecord, ValidationRun
 
 REPORT_SCHEMA_VERSION = 1
@@ -29,6 +32,8 @@ HEATMAP_TARGETS: tuple[str, ...] = ('latency_cycles', 'lut')
 CALIBRATION_COLUMNS = ('operator', 'precision', 'implementation', 'latency_cycles', 'lut')
 SIG_DIGITS = 6
 MISSING = '—'
+SHORT_CHARS = 64  # longer texts in a table (expressions, commands) are shortened, the full text in <details>
+LONG_TEXT_KEYS = frozenset({'expressions', 'synth_command'})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,8 +216,9 @@ def calibration_section(calibration) -> dict:
     return out
 
 
-def report_data(run: ValidationRun, calibration=None, title: str | None = None) -> dict:
-    """Everything the report shows, as one JSON-ready dict."""
+def report_data(run: ValidationRun, calibration=None, title: str | None = None, chosen: int | None = None) -> dict:
+    """Everything the report shows, as one JSON-ready dict. ``chosen``: the index of the design to mark as
+    chosen (default: ``report_front.choose``'s rule)."""
     recs = run.records
     has_pred = any(r.predicted for r in recs)
     acc = _accuracy_section(recs)
@@ -244,6 +250,7 @@ def report_data(run: ValidationRun, calibration=None, title: str | None = None) 
         'summary': summary,
         'prediction': {'available': has_pred, 'targets': {t: prediction_errors(recs, t) for t in PLOT_TARGETS}},
         'accuracy': acc,
+        'pareto': pareto_section(recs, acc, rnd, chosen),
         'lut_errors': lut_rows,
         'designs': designs,
         'calibration': calibration_section(calibration),
@@ -285,6 +292,11 @@ def plot_scatter(errs: dict) -> str:
     ax.legend(fontsize=7, loc='upper left')
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def plot_front(sec: dict) -> str | None:
+    fig = plot_pareto(sec, _figure)
+    return _png(fig) if fig is not None else None
 
 
 def plot_accuracy(acc: dict) -> str | None:
@@ -347,6 +359,8 @@ th{background:#f3f3f3}td.t{text-align:left;max-width:420px;overflow-wrap:anywher
 .plots{display:flex;flex-wrap:wrap;gap:12px}.plots figure{margin:0}
 figcaption{font-size:12px;color:#444}code,pre{font-size:12px;background:#f6f6f6}
 pre{padding:6px;white-space:pre-wrap;overflow-wrap:anywhere}
+details summary{cursor:pointer}details[open] summary{color:#666}details code{display:block;white-space:pre-wrap}
+tr.chosen td{font-weight:bold;background:#fff4e0}
 """
 
 # Marks the page once the browser has decoded it: how many plots decoded, how many did not (headless tests read it).
@@ -373,6 +387,26 @@ def _cell(data: dict, path: str, text_col: bool = False) -> str:
     return f'<td{cls} data-path="{_e(path)}">{_e(fmt(v))}</td>'
 
 
+def shorten(text: str, key: str = '') -> str:
+    """``text`` cut to about SHORT_CHARS characters; several outputs (``a; b; c``) say how many there are."""
+    if len(text) <= SHORT_CHARS:
+        return text
+    parts = text.split('; ') if key == 'expressions' else [text]
+    head = f'{len(parts)} outputs: ' if len(parts) > 1 else ''
+    room = max(SHORT_CHARS - len(head), 16)
+    return head + parts[0][: room - 1].rstrip() + '…'
+
+
+def _long_cell(data: dict, path: str) -> str:
+    """A text cell that may be long: shortened, the full text one click away (the JSON path on the <details>)."""
+    text = fmt(get_path(data, path))
+    if len(text) <= SHORT_CHARS:
+        return _cell(data, path, True)
+    key = path.rsplit('/', 1)[-1]
+    return (f'<td class="t long"><details data-path="{_e(path)}"><summary>{_e(shorten(text, key))}</summary>'
+            f'<code>{_e(text)}</code></details></td>')
+
+
 def _table(data: dict, section: str, columns: Sequence[tuple[str, str]], rows_path: str | None = None) -> str:
     rows = get_path(data, rows_path or section)
     head = ''.join(f'<th>{_e(label)}</th>' for _, label in columns)
@@ -380,7 +414,11 @@ def _table(data: dict, section: str, columns: Sequence[tuple[str, str]], rows_pa
     for i, row in enumerate(rows):
         status = row.get('status') if isinstance(row, dict) else None
         cls = f' class="{_e(status)}"' if status in ('ok', 'failed') else ''
-        body.append(f'<tr{cls}>' + ''.join(_cell(data, f'{rows_path or section}/{i}/{k}') for k, _ in columns) + '</tr>')
+        if isinstance(row, dict) and row.get('chosen') is True:
+            cls = ' class="chosen"'
+        base = f'{rows_path or section}/{i}'
+        body.append(f'<tr{cls}>' + ''.join(_long_cell(data, f'{base}/{k}') if k in LONG_TEXT_KEYS else _cell(data, f'{base}/{k}')
+                                           for k, _ in columns) + '</tr>')
     return f'<table id="table-{_e(section.replace("/", "-"))}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -401,12 +439,38 @@ def _json_for_script(data: dict) -> str:
     return text.replace('&', '\\u0026').replace('<', '\\u003c').replace('>', '\\u003e')
 
 
+def _front_html(data: dict) -> str:
+    """The page's lead: accuracy against LUTs and latency, measured and predicted, the chosen design marked."""
+    sec = data['pareto']
+    out = ['<h2 id="front">Accuracy against hardware cost</h2>']
+    img = plot_front(sec)
+    if img is None:
+        out.append('<p class="note" id="no-front">No design has both an accuracy figure and a cost to plot.</p>')
+        return ''.join(out)
+    pred = ('hollow: the cost model\'s prediction for the same design, joined to its measured point; '
+            if sec['has_predictions'] else 'no cost model predictions were recorded; ')
+    cap = (f'Fixed-point {sec["metric_label"]} against measured cost (filled, {data["run"]["backend"]} backend); {pred}'
+           f'line: the measured Pareto front; ringed: the chosen design.')
+    out.append(f'<div class="plots" id="plots-front">{_img(img, "accuracy against hardware cost", cap)}</div>')
+    if sec['chosen'] is not None:
+        out.append(f'<p id="chosen">Chosen: design #{_e(sec["chosen"])}, {_e(sec["rule"])}.</p>')
+    cols = [('index', '#'), ('label', 'label'), ('accuracy', f'fixed {sec["metric_label"]}')]
+    for c in sec['costs']:
+        cols.append((c, COST_LABELS[c]))
+        if sec['has_predictions']:
+            cols.append((f'predicted_{c}', f'pred. {COST_LABELS[c]}'))
+    cols += [('on_front', 'on front'), ('chosen', 'chosen')]
+    out.append(_table(data, 'pareto/points', cols))
+    return ''.join(out)
+
+
 def render_html(data: dict) -> str:
     """The page, drawn from ``data`` (``report_data``'s dict) and nothing else."""
     parts = [f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(data["title"])}</title>'
              f'<style>{_CSS}</style></head><body>', f'<h1>{_e(data["title"])}</h1>']
     run = data['run']
     parts.append(f'<p>Generated {_e(data["generated_at"])}.</p>')
+    parts.append(_front_html(data))
     parts.append(_kv_table(data, 'run', 'table-run'))
     parts.append(_kv_table(data, 'run/data', 'table-data'))
     for n in run['notes']:
@@ -516,11 +580,12 @@ def render_html(data: dict) -> str:
     return '\n'.join(parts)
 
 
-def write_report(run: ValidationRun, path: str | Path, calibration=None, title: str | None = None) -> tuple[Path, Path]:
+def write_report(run: ValidationRun, path: str | Path, calibration=None, title: str | None = None,
+                 chosen: int | None = None) -> tuple[Path, Path]:
     """Write ``path`` (HTML) and the same numbers as JSON next to it (``.json``); returns both paths."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = report_data(run, calibration, title)
+    data = report_data(run, calibration, title, chosen)
     json_path = path.with_suffix('.json')
     json_path.write_text(json.dumps(data, indent=2, allow_nan=False))
     path.write_text(render_html(data), encoding='utf-8')
@@ -528,4 +593,4 @@ def write_report(run: ValidationRun, path: str | Path, calibration=None, title: 
 
 
 __all__ = ['PLOT_TARGETS', 'calibration_section', 'fmt', 'get_path', 'prediction_errors', 'render_html', 'report_data',
-           'rnd', 'write_report']
+           'rnd', 'shorten', 'write_report']

@@ -176,8 +176,8 @@ def test_page_is_self_contained_with_png_plots(tmp_path):
     page = parse(text)
     assert page.external == []
     assert 'http://' not in text and 'https://' not in text
-    # 4 predicted-vs-actual scatters, accuracy vs latency, 2 heatmaps
-    assert len(page.imgs) == 7
+    # accuracy against cost (the lead), 4 predicted-vs-actual scatters, accuracy vs latency, 2 heatmaps
+    assert len(page.imgs) == 8 and page.imgs[0]['alt'] == 'accuracy against hardware cost'
     for img in page.imgs:
         assert img['src'].startswith('data:image/png;base64,')
         w, h = _png_size(base64.b64decode(img['src'].split(',', 1)[1]))
@@ -190,7 +190,7 @@ def test_report_without_predictions_or_calibration(tmp_path):
         assert data['calibration']['available'] is False and 'profile-ops' in data['calibration']['note']
         assert data['prediction']['available'] is False
         page = parse(render_html(data))
-        assert len(page.imgs) == 1  # only accuracy against latency
+        assert len(page.imgs) == 2  # only accuracy against measured cost, and against latency
         text = ''.join(page.text)
         assert 'No calibration records' in text and 'No cost model predictions' in text
         assert 'predicted_lut' not in ''.join(page.cells)
@@ -201,6 +201,37 @@ def test_report_without_predictions_or_calibration(tmp_path):
     assert data['calibration']['available'] and data['calibration']['lut'] is None
     assert data['calibration']['latency_cycles']['values'] == [[5, 8]]
     assert 'no LUT values' in data['calibration']['note']
+
+
+def test_the_page_leads_with_accuracy_against_cost_and_marks_the_chosen_design():
+    data = report_data(synthetic_run())
+    sec = data['pareto']
+    # fixed-point RMSE 0.1 / 0.333 / 0.1 at 10 / 20 / 0 LUTs and 2 / 3 / 5 cycles (design 3 failed synthesis)
+    assert sec['front'] == [0, 2] and sec['chosen'] == 2  # 1 is dominated by 0; 2 is as accurate as 0, fewer LUTs
+    assert [p['chosen'] for p in sec['points']] == [False, False, True, False]
+    assert sec['points'][3]['lut'] is None and sec['points'][3]['predicted_lut'] == 99
+    assert report_data(synthetic_run(), chosen=1)['pareto']['chosen'] == 1  # the caller may name the design
+    text = render_html(data)
+    assert text.index('id="front"') < text.index('id="table-run"') < text.index('id="summary"')
+    page = parse(text)
+    assert page.cells['pareto/points/2/chosen'] == 'yes' and 'Chosen: design #2' in ''.join(page.text)
+
+
+def test_long_expressions_are_shortened_with_the_full_text_one_click_away():
+    run = synthetic_run()
+    long = [f'{k}.25*x0*x1 - sin_lut(0.5*x2) + 3.75*x3*x3 - exp(0.125*x4) + x{k}' for k in range(5)]
+    run.records[1].expressions = long
+    data = report_data(run)
+    full = data['summary'][1]['expressions']
+    assert full == '; '.join(long) and len(full) > 300  # the JSON keeps the whole text
+    text = render_html(data)
+    page = parse(text)
+    assert 'summary/1/expressions' not in page.cells  # no plain cell for it: a <details> instead
+    assert 'data-path="summary/1/expressions"' in text and '<details' in text
+    shown = [t for t in page.text if t.startswith('5 outputs: ')]
+    assert len(shown) == 1 and len(shown[0]) <= 64 and shown[0].endswith('…')
+    assert full in page.text  # the full text, inside the <details>
+    assert page.cells['summary/0/expressions'] == '1*x0 + x1/3'  # short ones stay plain cells
 
 
 def test_json_in_script_cannot_close_the_tag(tmp_path):
@@ -239,7 +270,7 @@ def test_report_loads_in_headless_chromium(tmp_path):
     assert dom.body_attrs.get('data-plots-loaded') == str(n_imgs), dom.body_attrs
     assert dom.body_attrs.get('data-plots-broken') == '0'
     assert dom.body_attrs.get('data-json-ok') == 'true'
-    assert len(dom.imgs) == n_imgs == 7
+    assert len(dom.imgs) == n_imgs == 8
     for img in dom.imgs:
         _png_size(base64.b64decode(img['src'].split(',', 1)[1]))
     text = ''.join(dom.text)

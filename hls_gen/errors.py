@@ -44,8 +44,7 @@ def file_problem(path, exc: BaseException) -> str:
     files, data tables, fronts). ``exc`` is what the reading raised (OSError, UnicodeDecodeError, a parser's
     error); its message is cut to its first line."""
     if isinstance(exc, UnicodeDecodeError):
-        return (f'{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): '
-                'is it a binary file? save it as UTF-8')
+        return f'{path} is not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}): is it a binary file? save it as UTF-8'
     if isinstance(exc, FileNotFoundError):
         return f'no file at {path}'
     if isinstance(exc, IsADirectoryError):
@@ -67,5 +66,5 @@ def read_text(path, error: type[SrcostError] = InputFileError) -> str:
     except (OSError, UnicodeDecodeError) as e:
         raise error(file_problem(path, e)) from None
     if '\x00' in text:
-        raise error(f'{path} is not UTF-8 text (a NUL byte at offset {text.index(chr(0))}): is it a binary file?')
+        raise error(f'{path} is not UTF-8 text (it holds the byte 0x00): is it a binary file? save it as UTF-8')
     return text

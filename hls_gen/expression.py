@@ -108,7 +108,7 @@ class _Builder:
         if isinstance(node, ast.Name):
             if _VAR.match(node.id):
                 if int(node.id[1:]) >= MAX_INPUTS:
-                    raise self.fail(node, f'input {node.id} is beyond the last input srcost supports, x{MAX_INPUTS - 1}')
+                    raise self.fail(node, f'input {node.id} is out of range (a design takes x0 ... x{MAX_INPUTS - 1})')
                 return sympy.Symbol(node.id, real=True)  # == variable(i)
             if node.id in _CONSTANTS:
                 return _CONSTANTS[node.id]

@@ -170,6 +170,13 @@ def import_calibration(path: str | os.PathLike, store: CalibrationStore, backend
                        tool_version: str = PUBLISHED_TOOL_VERSION, clock_period_ns: float | None = None) -> ImportSummary:
     """Read a published calibration and store it in one transaction (all rows or none)."""
     fmt, records = read_calibration(path, backend, tool_version, clock_period_ns)
+    return store_calibration(path, fmt, records, store, backend, tool_version)
+
+
+def store_calibration(path: str | os.PathLike, fmt: str, records: list[OpRecord], store: CalibrationStore,
+                      backend: str = PUBLISHED_BACKEND, tool_version: str = PUBLISHED_TOOL_VERSION) -> ImportSummary:
+    """Store records :func:`read_calibration` read, in one transaction (for callers that read the file before they
+    open the store, so a bad file leaves no store behind)."""
     store.put_many(records)
     return ImportSummary(str(path), fmt, len(records), tuple(unique_values(records, 'precision')), backend, tool_version)
 

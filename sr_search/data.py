@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hls_gen.errors import SrcostError
+from hls_gen.errors import SrcostError, file_problem
+from hls_gen.expression import MAX_INPUTS
 
 OPENML_NAME = 'hls4ml_lhc_jets_hlf'
 OPENML_VERSION = 1
@@ -34,6 +35,19 @@ SAMPLE_PATH = Path(__file__).resolve().parent.parent / 'data' / 'jets_sample.csv
 
 class DataError(SrcostError, ValueError):
     """A data file is missing columns, has missing values, or cannot be read."""
+
+
+class DataFileNotFound(DataError, FileNotFoundError):
+    """No data file at the path given."""
+
+
+# Rows a regression table needs: `srcost search` holds a fifth of them (at least one) out for testing and fits on
+# the rest, and a fit needs two distinct targets. docs/limits.md.
+MIN_ROWS = 3
+# Feature columns a table may have: each feature is an input of the designs the search builds (MAX_INPUTS);
+# the header is read first, so a file of a million columns is refused before it is parsed.
+MAX_FEATURES = MAX_INPUTS
+HEADER_BYTES = 1 << 24  # longest header line read to count the columns
 
 
 class DataUnavailable(SrcostError, RuntimeError):
@@ -60,17 +74,51 @@ def _read_frame(path: Path):
     import pandas as pd
 
     if not path.exists():
-        raise FileNotFoundError(f'no data file at {path}')
+        raise DataFileNotFound(f'no data file at {path}')
     suffix = ''.join(path.suffixes[-2:]).lower() if path.suffix.lower() in ('.gz', '.bz2', '.zip', '.xz') else path.suffix.lower()
     try:
         if suffix in ('.parquet', '.pq'):
             return pd.read_parquet(path)
         if suffix.startswith('.csv') or suffix.startswith('.txt') or suffix.startswith('.tsv'):
             sep = '\t' if suffix.startswith('.tsv') else ','
+            if suffix in ('.csv', '.txt', '.tsv'):
+                _check_header(path, sep)
             return pd.read_csv(path, comment='#', sep=sep)
-    except (ValueError, OSError, ImportError) as e:
-        raise DataError(f'cannot read {path}: {e}') from None
+    except DataError:
+        raise
+    except (ValueError, TypeError, OSError, ImportError) as e:  # pandas' and pyarrow's errors, UnicodeDecodeError
+        raise DataError(file_problem(path, e)) from None
     raise DataError(f'unknown data file type {path.name!r}: use .csv, .tsv, .parquet or .npz')
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """Refuse a text table whose header names more than MAX_FEATURES + 1 columns, before pandas parses it (a
+    header of 10**6 columns takes pandas minutes and gigabytes)."""
+    import csv
+
+    with path.open('rb') as f:
+        for raw in iter(lambda: f.readline(HEADER_BYTES), b''):
+            line = raw.decode('utf-8-sig').strip()  # UnicodeDecodeError: reported by the caller
+            if line and not line.startswith('#'):
+                break
+        else:
+            return  # no header: pandas reports the empty file
+    if len(raw) >= HEADER_BYTES and not raw.endswith(b'\n'):
+        raise DataError(f'{path}: the header line is longer than {HEADER_BYTES} bytes')
+    n = len(next(csv.reader([line], delimiter=sep), []))
+    if n > MAX_FEATURES + 1:
+        raise DataError(f'{path} has {n} columns: srcost takes at most {MAX_FEATURES} features (design inputs) and a target')
+
+
+def _check_table(path, X: np.ndarray, y: np.ndarray, target) -> None:
+    """The sizes a regression needs: MIN_ROWS rows, at most MAX_FEATURES features, a target that varies."""
+    if len(y) < MIN_ROWS:
+        raise DataError(f'{path} has {len(y)} data row(s): a regression needs at least {MIN_ROWS} '
+                        f'(a fifth are held out for testing)')
+    if X.shape[1] > MAX_FEATURES:
+        raise DataError(f'{path} has {X.shape[1]} features: srcost takes at most {MAX_FEATURES} (design inputs)')
+    if np.ptp(y) == 0:
+        raise DataError(f'{path}: the target {target!r} is {y[0]:g} in every row: there is nothing to fit')
 
 
 def _check_finite(df, columns, path) -> None:
@@ -102,27 +150,25 @@ def load_table(
     path = Path(path)
     if path.suffix.lower() == '.npz':
         if not path.exists():
-            raise FileNotFoundError(f'no data file at {path}')
-        with np.load(path, allow_pickle=False) as z:
-            names = list(z.files)
-            if 'X' in names and ('y' in names or (isinstance(target, str) and target in names)):
-                X = np.asarray(z['X'], dtype=np.float64)
-                y = np.asarray(z[target if isinstance(target, str) and target in names else 'y'], dtype=np.float64)
-            elif 'data' in names and isinstance(target, int):
-                data = np.asarray(z['data'], dtype=np.float64)
-                y = data[:, target]
-                X = np.delete(data, target, axis=1)
-            else:
-                raise DataError(f'{path}: expected arrays X and y (found {", ".join(names)})')
+            raise DataFileNotFound(f'no data file at {path}')
+        try:
+            X, y = _npz_arrays(path, target)
+        except DataError:
+            raise
+        except Exception as e:  # noqa: BLE001 - not a zip (BadZipFile), object arrays, shapes: all "not this format"
+            raise DataError(file_problem(path, e)) from None
         if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
             raise DataError(f'{path}: X must be (n, d) and y (n,), got {X.shape} and {y.shape}')
         for name, arr in (('y', y[:, None]), *((f'X[:, {j}]', X[:, [j]]) for j in range(X.shape[1]))):
             n = int(np.sum(~np.isfinite(arr)))
             if n:
                 raise DataError(f'{path}: {name} has {n} missing or non-finite value(s)')
+        _check_table(path, X, y, target)
         return X, y, features or [f'x{j}' for j in range(X.shape[1])]
     df = _read_frame(path)
     if isinstance(target, int):
+        if not -len(df.columns) <= target < len(df.columns):
+            raise DataError(f'{path}: no column {target}: it has {len(df.columns)}')
         target = df.columns[target]
     if target not in df.columns:
         raise DataError(f'{path}: no target column {target!r}; columns: {", ".join(map(str, df.columns))}')
@@ -133,7 +179,28 @@ def load_table(
     if not feats:
         raise DataError(f'{path}: no feature columns besides {target!r}')
     _check_finite(df, [*feats, target], path)
-    return df[feats].to_numpy(dtype=np.float64), df[target].to_numpy(dtype=np.float64), [str(c) for c in feats]
+    X, y = df[feats].to_numpy(dtype=np.float64), df[target].to_numpy(dtype=np.float64)
+    if y.ndim != 1:
+        raise DataError(f'{path}: the target name {target!r} names more than one column')
+    _check_table(path, X, y, target)
+    return X, y, [str(c) for c in feats]
+
+
+def _npz_arrays(path: Path, target: 'str | int') -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        names = list(z.files)
+        if 'X' in names and ('y' in names or (isinstance(target, str) and target in names)):
+            X = np.asarray(z['X'], dtype=np.float64)
+            y = np.asarray(z[target if isinstance(target, str) and target in names else 'y'], dtype=np.float64)
+        elif 'data' in names and isinstance(target, int):
+            data = np.asarray(z['data'], dtype=np.float64)
+            if data.ndim != 2 or not -data.shape[1] <= target < data.shape[1]:
+                raise DataError(f'{path}: data must be (n, d) with a column {target}, got {data.shape}')
+            y = data[:, target]
+            X = np.delete(data, target, axis=1)
+        else:
+            raise DataError(f'{path}: expected arrays X and y (found {", ".join(names)})')
+    return X, y
 
 
 # ---------------------------------------------------------------------------------------------

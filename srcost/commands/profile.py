@@ -113,11 +113,12 @@ def import_calibration_cmd(
 ) -> None:
     """Import a published latency-only calibration (e.g. ../shared/calibration/*.csv) into the store."""
     with cli_errors():
-        from profiler.calibration_io import import_calibration
+        from profiler.calibration_io import read_calibration, store_calibration
         from profiler.store import CalibrationStore
 
+        fmt, records = read_calibration(file, backend, tool_version, clock)  # a bad file opens no store
         with CalibrationStore(db) as store:
-            s = import_calibration(file, store, backend=backend, tool_version=tool_version, clock_period_ns=clock)
+            s = store_calibration(file, fmt, records, store, backend, tool_version)
             path = store.path
     if as_json:
         print(json.dumps({**s.to_dict(), 'db': str(path)}, indent=2))

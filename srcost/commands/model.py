@@ -87,13 +87,19 @@ def predict_cmd(
     n_inputs: Annotated[Optional[int], typer.Option('--n-inputs')] = None,
     db: Annotated[Optional[Path], typer.Option('--db', help=_DB_HELP)] = None,
     model_path: Annotated[Optional[Path], typer.Option('--model-path', help='A saved learned model other than the shipped one.')] = None,
+    server: Annotated[Optional[str], typer.Option('--server', help='Ask `srcost serve` at this URL (its store and model) instead of predicting here.')] = None,
+    token: Annotated[Optional[str], typer.Option('--token', help='Bearer token for --server. Default: $SRCOST_TOKEN.')] = None,
     as_json: Annotated[bool, typer.Option('--json', help='Print one JSON object.')] = False,
 ) -> None:
     """Predict latency (cycles), II, LUT, FF, DSP and BRAM of EXPRs as one design, without synthesis."""
     with cli_errors():
+        design = design_from_options(exprs, precision, lut or [], part, clock_period, n_inputs)
+        if server is not None:
+            _predict_remote(server, token, design, exprs, precision, backend, model, lut or [], part, clock_period, n_inputs,
+                            db, model_path, as_json)
+            return
         from costmodel.api import get_model
 
-        design = design_from_options(exprs, precision, lut or [], part, clock_period, n_inputs)
         m = get_model(model, backend, part, str(db) if db else None, model_path)
         row = m.predict([design]).iloc[0]
         errors = getattr(m.extractor, 'errors', {})
@@ -114,6 +120,31 @@ def predict_cmd(
             return
         if 'note' in d:
             print(d['note'])
+
+
+def _predict_remote(server, token, design, exprs, precision, backend, model, luts, part, clock_period, n_inputs, db,
+                    model_path, as_json) -> None:
+    """``srcost predict --server URL``: the same output, from the server's store and model."""
+    from hls_gen import SrcostError
+
+    from ..client import TARGETS, Client
+
+    if db is not None or model_path is not None:
+        raise SrcostError('--db and --model-path name local files; with --server the server\'s store and model are used')
+    with Client(server, token) as c:
+        res = c.predict(exprs, precision, backend, model, luts, separate=False, part=part, clock_period_ns=clock_period,
+                        n_inputs=n_inputs)
+    costs = res.designs[0].costs()
+    d = {k: _num(float('nan') if costs[k] is None else costs[k]) for k in TARGETS}
+    d.update(backend=backend, part=part, precision=str(design.precision), clock_period_ns=design.clock_period_ns,
+             model=res.model)
+    if res.model_provenance is not None:
+        d['model_provenance'] = res.model_provenance
+    if res.note:
+        d['note'] = res.note
+    print_design_result(d, design, f'{res.model} model, {backend} (server {server})', 'predicted', TARGETS, as_json)
+    if not as_json and 'note' in d:
+        print(d['note'])
 
 
 def register(app: typer.Typer) -> None:

@@ -186,7 +186,7 @@ def load_table(
     return X, y, [str(c) for c in feats]
 
 
-def _npz_arrays(path: Path, target: 'str | int') -> tuple[np.ndarray, np.ndarray]:
+def _npz_arrays(path: Path, target: str | int) -> tuple[np.ndarray, np.ndarray]:
     with np.load(path, allow_pickle=False) as z:
         names = list(z.files)
         if 'X' in names and ('y' in names or (isinstance(target, str) and target in names)):

@@ -19,7 +19,7 @@ class JetSetError(SrcostError, ValueError):
     """A generated jet set is missing, incomplete or does not match its provenance."""
 
 
-def read_provenance(path: 'str | Path') -> dict:
+def read_provenance(path: str | Path) -> dict:
     path = Path(path)
     prov = provenance_path(path)
     if not prov.is_file():
@@ -30,7 +30,7 @@ def read_provenance(path: 'str | Path') -> dict:
         raise JetSetError(f'{prov}: not valid JSON ({e})') from None
 
 
-def read_generated(path: 'str | Path | None' = None, *, verify: bool = True):
+def read_generated(path: str | Path | None = None, *, verify: bool = True):
     """``(frame, provenance)`` of a generated set (default: the shipped one). With ``verify`` the file's
     SHA-256 must be the one its provenance records, so a partial or foreign file is never read."""
     import pandas as pd
@@ -62,7 +62,7 @@ class JetSetInfo:
         return asdict(self)
 
 
-def summarize(path: 'str | Path | None' = None) -> JetSetInfo:
+def summarize(path: str | Path | None = None) -> JetSetInfo:
     df, prov = read_generated(path)
     features = [c for c in df.columns if c != CLASS_COLUMN]
     labels = df[CLASS_COLUMN].astype(str)

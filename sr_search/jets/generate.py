@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -269,7 +269,7 @@ def _frame(specs: list[ChunkSpec], manifest: _Manifest, classes: Sequence[str]):
 
 
 def generate(
-    out: 'str | Path',
+    out: str | Path,
     per_class: int,
     seed: int = 1,
     jobs: int = 1,

@@ -87,7 +87,8 @@ def predict_cmd(
     n_inputs: Annotated[Optional[int], typer.Option('--n-inputs')] = None,
     db: Annotated[Optional[Path], typer.Option('--db', help=_DB_HELP)] = None,
     model_path: Annotated[Optional[Path], typer.Option('--model-path', help='A saved learned model other than the shipped one.')] = None,
-    server: Annotated[Optional[str], typer.Option('--server', help='Ask `srcost serve` at this URL (its store and model) instead of predicting here.')] = None,
+    server: Annotated[Optional[str], typer.Option(
+        '--server', help='Ask `srcost serve` at this URL (its store and model) instead of predicting here.')] = None,
     token: Annotated[Optional[str], typer.Option('--token', help='Bearer token for --server. Default: $SRCOST_TOKEN.')] = None,
     as_json: Annotated[bool, typer.Option('--json', help='Print one JSON object.')] = False,
 ) -> None:

@@ -24,8 +24,10 @@ def serve_cmd(
     max_expressions: Annotated[int, typer.Option('--max-expressions', min=1, help='Expressions per request.')] = 2000,
     max_nodes: Annotated[int, typer.Option('--max-nodes', min=1, help='Syntax-tree nodes per expression.')] = 500,
     max_designs: Annotated[int, typer.Option('--max-designs', min=1, help='Designs per synth or validate job.')] = 64,
-    workdir: Annotated[Optional[Path], typer.Option('--workdir', help='Where job tasks write their files. Default: beside the store.')] = None,
-    warm: Annotated[str, typer.Option('--warm', help='Backends whose default model is loaded at start-up (comma-separated; "" for none).')] = 'open',
+    workdir: Annotated[Optional[Path], typer.Option(
+        '--workdir', help='Where job tasks write their files. Default: beside the store.')] = None,
+    warm: Annotated[str, typer.Option(
+        '--warm', help='Backends whose default model is loaded at start-up (comma-separated; "" for none).')] = 'open',
     access_log: Annotated[bool, typer.Option('--access-log', help='Log every request (uvicorn access log).')] = False,
 ) -> None:
     """Serve predictions, operator costs, the fitted models and jobs over HTTP (OpenAPI docs at /docs).

@@ -3,14 +3,14 @@ at ``/docs``). Unknown fields are refused (422), so a misspelt option never pass
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
 DEFAULT_PRECISION = 'ap_fixed<16,6>'
-OptionValue = Union[bool, int, float, str]
+OptionValue = bool | int | float | str
 
 
 class _Body(BaseModel):
@@ -121,7 +121,7 @@ class SearchJob(_Body):
     max_train_rows: Optional[int] = Field(None, ge=1)
 
 
-JobRequest = Annotated[Union[SynthJob, ValidateJob, ProfileJob, SearchJob], Field(discriminator='kind')]
+JobRequest = Annotated[SynthJob | ValidateJob | ProfileJob | SearchJob, Field(discriminator='kind')]
 
 
 class JobCreated(BaseModel):
@@ -143,7 +143,7 @@ class JobStatus(BaseModel):
     submitted_by: str
     resubmitted_from: Optional[str] = None
     spec: dict
-    result: Optional[Union[dict, list]] = None
+    result: Optional[dict | list] = None
 
 
 class Health(BaseModel):

@@ -188,7 +188,7 @@ class CostModel(ABC):
         return self.predict_matrix(F)
 
     def predict_postfix(self, batch, precision: str | Precision = 'ap_fixed<16,6>', luts: Sequence[str | LutSpec] = (),
-                        clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
+                        clock_period_ns: float = DEFAULT_CLOCK_NS, targets: Sequence[str] | None = None) -> np.ndarray:
         """``predict_expressions_matrix`` of a ``costmodel.postfix.Postfix`` batch: the same predictions for the
         same expressions, with no sympy object in the way (the form for a search loop's own trees). A
         malformed expression gets a NaN row; ``self.extractor.errors`` says why."""
@@ -196,6 +196,8 @@ class CostModel(ABC):
             return np.empty((0, len(TARGETS)))
         F = self.extractor.postfix_matrix(batch, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
                                           float(clock_period_ns), self._feature_calibration, self._datapath_only)
+        if targets is not None and isinstance(self, LearnedModel):
+            return self.predict_matrix(F, targets)  # a search loop asks for the targets of its objective only
         return self.predict_matrix(F)
 
     @property
@@ -457,7 +459,8 @@ class LearnedModel(CostModel):
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         return _frame_of(self.predict_matrix(_feature_matrix(X)))
 
-    def predict_matrix(self, F: np.ndarray) -> np.ndarray:
+    def predict_matrix(self, F: np.ndarray, targets: Sequence[str] | None = None) -> np.ndarray:
+        """Predictions with columns ``TARGETS``; with ``targets``, only those columns are computed (the rest NaN)."""
         if not self.targets:
             raise ModelError('the learned model is not trained: fit() it or load() a saved one')
         F = np.asarray(F, dtype=np.float64)
@@ -465,6 +468,8 @@ class LearnedModel(CostModel):
         n = F.shape[0]
         out = np.full((n, len(TARGETS)), np.nan)
         for j, t in enumerate(TARGETS):
+            if targets is not None and t not in targets:
+                continue
             tm = self.targets.get(t)
             a = A[:, j]
             if tm is None or not np.isfinite(a).any():

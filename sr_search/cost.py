@@ -230,6 +230,7 @@ class CostEvaluator:
         self.precision = precision
         self.backend = backend
         self._cost_fn = cost_fn
+        self._user_cost_fn = cost_fn is not None
         if self.objective.needs_cost_model and cost_fn is None:
             self._cost_fn = _lazy_costmodel(precision, backend)
         self._cache: dict[sympy.Expr, tuple[float, dict[str, float]]] = {}
@@ -294,3 +295,76 @@ class CostEvaluator:
 
     def __call__(self, exprs: Sequence[Expression]) -> np.ndarray:
         return np.array([v for v, _ in self.evaluate(exprs)], dtype=float)
+
+    # -- the search loop's path: canonical trees and their postfix form (sr_search.firmware), no sympy ------------
+    def postfix_value(self, tree: tuple, batch) -> float:
+        """The objective value of one expression given as a canonical tree (``sr_search.firmware``) and its
+        ``costmodel.postfix.Postfix`` form (one expression): the same number ``evaluate`` gives the exported
+        expression, where the tree is sympy's canonical form of it."""
+        from . import firmware
+
+        obj = self.objective
+        if obj.name == 'complexity':
+            return float(firmware.count_nodes(tree))
+        if obj.name == 'additive':
+            return float(_additive_tree(tree, self.operator_costs))
+        if self._user_cost_fn:
+            # a user's cost function takes Expressions: build one (slower, but it is what was asked for)
+            from hls_gen.errors import ExpressionError
+
+            try:
+                expr = Expression.parse(firmware.to_text(tree))
+            except ExpressionError:  # not an expression the parser (so the exported front) accepts
+                return PENALTY
+            return float(self.evaluate([expr])[0][0])
+        model = self._postfix_model()
+        row = model.predict_postfix(batch, self.precision or 'ap_fixed<16,6>', targets=self._postfix_needed)[0]
+        breakdown = {t: float(row[j]) for t, j in self._postfix_columns.items()}
+        value = float(sum(w * breakdown[t] for t, w in obj.weights.items()))
+        tie = breakdown.get(obj.tiebreak, float('nan')) if obj.tiebreak else float('nan')
+        if np.isfinite(tie):
+            value += tiebreak_term(tie)
+        return value if np.isfinite(value) else PENALTY
+
+    def _postfix_model(self):
+        m = getattr(self, '_pf_model', None)
+        if m is None:
+            from costmodel import TARGETS as MODEL_TARGETS  # noqa: PLC0415 (another layer; lazy)
+            from costmodel.api import get_model  # noqa: PLC0415
+
+            m = self._pf_model = get_model('auto', self.backend or 'open')
+            obj = self.objective
+            need = [t for t in TARGETS if t in obj.weights or t == obj.tiebreak]
+            self._postfix_columns = {t: MODEL_TARGETS.index(_MODEL_NAMES.get(t, t)) for t in need}
+            self._postfix_needed = tuple(_MODEL_NAMES.get(t, t) for t in need)
+        return m
+
+
+_MODEL_NAMES = {'latency': 'latency_cycles'}  # sr_search target -> the cost model's column
+
+
+def _additive_tree(t: tuple, costs: Mapping[str, float], default: float = 1.0) -> float:
+    """``additive_cost`` of a canonical tree (``sr_search.firmware``)."""
+    from costmodel import dag
+
+    kind = t[0]
+    if kind == 'v':
+        return float(costs.get('var', 1.0))
+    if kind == 'c':
+        return float(costs.get('const', 1.0))
+    if kind in ('+', '*'):
+        n = len(t[2]) + (0 if np.isnan(t[1]) else 1)
+        own = float(costs.get(kind, default)) * max(n - 1, 1)
+        kids = sum(_additive_tree(u, costs, default) for u in t[2])
+        return own + kids + (0.0 if np.isnan(t[1]) else float(costs.get('const', 1.0)))
+    if kind == 'neg':
+        return float(costs.get('neg', default)) + _additive_tree(t[1], costs, default)
+    if kind == 'inv':
+        return float(costs.get('inv', default)) + _additive_tree(t[1], costs, default)
+    if kind == 'pow':
+        name = {2: 'square', 3: 'cube'}.get(t[1], 'pow_int')
+        return float(costs.get(name, default)) + _additive_tree(t[2], costs, default)
+    name = dag.OPS[t[1]]
+    if name not in costs and name in LUT_FUNCTIONS:
+        name = LUT_FUNCTIONS[name].name
+    return float(costs.get(name, default)) + _additive_tree(t[2], costs, default)

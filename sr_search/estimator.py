@@ -75,7 +75,12 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
     selection_budget : e.g. ``{'latency': 10, 'lut': 500}``: select the most accurate member within it.
     optimizer_iterations : Levenberg-Marquardt steps that tune constants per individual (operon).
     linear_scaling : fit ``a*f(x) + b`` during the search and export it (operon).
-    luts : LUT specs (``'sin:1024:-4:4'`` or :class:`hls_gen.LutSpec`) for PySR's LUT functions.
+    luts : LUT specs (``'sin:1024:-4:4'`` or :class:`hls_gen.LutSpec`) of the LUT functions (PySR's, and the
+        firmware the operon search scores).
+    loss_on : ``'firmware'`` (default, operon): the loss of what the firmware computes (bit-accurate fixed point at
+        ``precision``), so that loss and cost describe the same design; ``'float'``: of the float expression.
+    loss_rows : rows the in-loop firmware loss uses (a fixed random subsample; None: all). The final front is
+        scored on every row.
     pysr_kwargs : extra ``PySRRegressor`` arguments.
     """
 
@@ -106,6 +111,8 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         luts: Sequence | None = None,
         pysr_kwargs: Mapping | None = None,
         progress: Callable[[dict], None] | None = None,
+        loss_on: str = 'firmware',
+        loss_rows: int | None = 1000,
     ):
         self.binary_operators = binary_operators
         self.unary_operators = unary_operators
@@ -131,6 +138,8 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         self.luts = luts
         self.pysr_kwargs = pysr_kwargs
         self.progress = progress
+        self.loss_on = loss_on
+        self.loss_rows = loss_rows
 
     # ------------------------------------------------------------------------------------------
     def _validated(self) -> dict:
@@ -160,6 +169,10 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f'engine must be one of {", ".join(ENGINES)}, got {self.engine!r}')
         if self.loss not in LOSSES:
             raise ValueError(f'loss must be one of {", ".join(LOSSES)}, got {self.loss!r}')
+        if self.loss_on not in ('firmware', 'float'):
+            raise ValueError(f"loss_on must be 'firmware' or 'float', got {self.loss_on!r}")
+        if self.loss_rows is not None:
+            _check_int(self.loss_rows, 'loss_rows', 10)
         if self.model_selection not in RULES or self.model_selection == 'budget':
             raise ValueError(f"model_selection must be 'best', 'accuracy' or 'score', got {self.model_selection!r}")
         objective = resolve_objective(self.objective)
@@ -228,6 +241,10 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
                 linear_scaling=bool(self.linear_scaling),
                 n_threads=p['n_threads'],
                 progress=self.progress,
+                loss_on=self.loss_on,
+                precision=p['precision'],
+                luts=tuple(self.luts or ()),
+                loss_rows=self.loss_rows,
             )
             result = run_operon(X, y, cost, settings)
             front, stats = result.front, result.stats

@@ -33,6 +33,9 @@ from hls_gen.expression import Expression
 FORMAT = 'srcost-front'
 FORMAT_VERSION = 1
 RULES = ('best', 'accuracy', 'score', 'budget')
+# a plain CSV front's columns: these, then the metrics, then the cost targets (read back by name)
+_BASE_COLUMNS = ('expression', 'precision', 'loss', 'complexity', 'objective')
+COST_COLUMNS = ('latency', 'lut', 'dsp', 'ff', 'ii', 'bram_18k', 'latency_cycles', 'complexity_cost', 'additive', 'cost')
 
 
 class NoMemberWithinBudget(SrcostError, ValueError):
@@ -63,6 +66,7 @@ class FrontMember:
     cost: dict[str, float] = field(default_factory=dict)  # predicted cost per target
     metrics: dict[str, float] = field(default_factory=dict)  # task metrics (accuracy, auc, r2, ...)
     objective: float | None = None  # the search's cost-objective value
+    precision: str | None = None  # the fixed-point precision the member's loss and cost refer to
 
     def __post_init__(self) -> None:
         if isinstance(self.expression, (Expression, sympy.Basic)):
@@ -87,6 +91,8 @@ class FrontMember:
             return float(self.complexity)
         if key == 'objective':
             return self.objective
+        if key == 'precision':
+            return None
         if key in self.cost:
             return self.cost[key]
         if key.startswith('cost.') and key[5:] in self.cost:
@@ -258,21 +264,24 @@ class ParetoFront:
     def to_records(self) -> list[dict]:
         rows = []
         for m in self.members:
-            row = {'expression': m.expression, 'loss': m.loss, 'complexity': m.complexity, 'objective': m.objective}
-            row.update({f'cost.{k}': v for k, v in m.cost.items()})
-            row.update({f'metric.{k}': v for k, v in m.metrics.items()})
+            row = {'expression': m.expression, 'precision': m.precision, 'loss': m.loss, 'complexity': m.complexity,
+                   'objective': m.objective}
+            row.update({k: v for k, v in m.metrics.items()})
+            row.update({k: v for k, v in m.cost.items()})
             rows.append(row)
         return rows
 
     def to_dataframe(self):
         import pandas as pd
 
-        cols = ['expression', 'loss', 'complexity', 'objective']
-        cols += [f'cost.{k}' for k in self.cost_targets] + [f'metric.{k}' for k in self.metric_names]
+        cols = ['expression', 'precision', 'loss', 'complexity', 'objective']
+        cols += [k for k in self.metric_names if k not in cols] + [k for k in self.cost_targets if k not in cols]
         return pd.DataFrame(self.to_records(), columns=cols)
 
     @classmethod
-    def from_records(cls, rows: Iterable[Mapping], metadata: Mapping | None = None) -> 'ParetoFront':
+    def from_records(cls, rows: Iterable[Mapping], metadata: Mapping | None = None,
+                     cost_names: Iterable[str] = COST_COLUMNS) -> 'ParetoFront':
+        cost_names = set(cost_names)
         members = []
         for i, row in enumerate(rows):
             try:
@@ -286,6 +295,11 @@ class ParetoFront:
             obj = row.get('objective')
             cost = {k[5:]: v for k, v in row.items() if k.startswith('cost.') and _present(v)}
             metrics = {k[7:]: v for k, v in row.items() if k.startswith('metric.') and _present(v)}
+            for k, v in row.items():  # plain columns: cost targets by name (``cost_names``), the rest are metrics
+                if k in _BASE_COLUMNS or k.startswith(('cost.', 'metric.')) or not _present(v):
+                    continue
+                (cost if k in cost_names else metrics)[k] = v
+            prec = row.get('precision')
             members.append(
                 FrontMember(
                     expression=expr,
@@ -294,6 +308,7 @@ class ParetoFront:
                     cost=cost,
                     metrics=metrics,
                     objective=float(obj) if _present(obj) else None,
+                    precision=str(prec) if _present(prec) else None,
                 )
             )
         return cls(members, metadata)
@@ -324,8 +339,8 @@ class ParetoFront:
         return cls(members, doc.get('metadata') or {})
 
     def save(self, path: 'str | Path') -> Path:
-        """Write ``.json`` (everything) or ``.csv`` (one row per member; metadata in a first
-        ``# srcost-front {...}`` comment line)."""
+        """Write ``.json`` (everything) or ``.csv`` (a plain CSV, one row per member, as PySR's
+        ``hall_of_fame.csv``; its metadata in ``<name>.meta.json`` beside it)."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == '.json':
@@ -333,8 +348,9 @@ class ParetoFront:
         elif suffix == '.csv':
             df = self.to_dataframe()
             with path.open('w', newline='') as f:
-                f.write(f'# {FORMAT} {json.dumps({"version": FORMAT_VERSION, "metadata": self.metadata}, default=_json_default)}\n')
                 df.to_csv(f, index=False)
+            meta = {'format': FORMAT, 'version': FORMAT_VERSION, 'metadata': self.metadata, 'cost_columns': self.cost_targets}
+            _meta_path(path).write_text(json.dumps(meta, indent=1, default=_json_default))
         else:
             raise ValueError(f'unknown front file type {path.suffix!r}: use .csv or .json')
         return path
@@ -351,6 +367,15 @@ class ParetoFront:
             import pandas as pd
 
             metadata: dict = {}
+            cost_names: list[str] = list(COST_COLUMNS)
+            meta_path = _meta_path(path)
+            if meta_path.exists():
+                try:
+                    meta = json.loads(meta_path.read_text())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raise FrontFormatError(f'{meta_path}: not a JSON metadata file') from None
+                metadata = meta.get('metadata', {}) if isinstance(meta, dict) else {}
+                cost_names += list(meta.get('cost_columns', []) if isinstance(meta, dict) else [])
             skip = 0
             with path.open() as f:
                 first = f.readline()
@@ -364,9 +389,13 @@ class ParetoFront:
                         raise FrontFormatError(f'{path}: malformed metadata line') from None
             # pandas < 3 parses floats to within 1 ulp unless asked to round-trip; pandas 3 always does
             extra = {'float_precision': 'round_trip'} if int(pd.__version__.split('.')[0]) < 3 else {}
-            df = pd.read_csv(path, skiprows=skip, dtype={'expression': str}, **extra)
-            return cls.from_records(df.to_dict('records'), metadata)
+            df = pd.read_csv(path, skiprows=skip, dtype={'expression': str, 'precision': str}, **extra)
+            return cls.from_records(df.to_dict('records'), metadata, cost_names)
         raise ValueError(f'unknown front file type {path.suffix!r}: use .csv or .json')
+
+
+def _meta_path(path: Path) -> Path:
+    return path.with_name(path.stem + '.meta.json')
 
 
 def _present(v) -> bool:

@@ -51,6 +51,7 @@ _OPERON_NAME: dict[str, str] = {  # pyoperon Node.Name -> srcost operator name
     'sinh': 'sinh', 'cosh': 'cosh', 'tanh': 'tanh',
 }
 LOSSES = ('mse', 'nmse', 'mae', 'r2')
+LOSS_ON = ('firmware', 'float')
 _FORBIDDEN = (sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I)
 
 
@@ -283,6 +284,10 @@ class OperonSettings:
     tournament_size: int = 5
     init_max_length: int = 10
     progress: Callable[[dict], None] | None = None  # called once per generation with a stats dict
+    loss_on: str = 'firmware'  # 'firmware': the loss of the bit-accurate fixed-point output; 'float': of the float one
+    precision: str = 'ap_fixed<16,6>'  # the firmware's precision (loss_on='firmware')
+    luts: tuple = ()  # LUT specs of the <fn>_lut functions (loss_on='firmware')
+    loss_rows: int | None = 1000  # rows the in-loop firmware loss is computed on (a fixed random subsample); None: all
 
 
 @dataclass
@@ -327,6 +332,8 @@ def run_operon(
     s = settings or OperonSettings()
     if s.loss not in LOSSES:
         raise ValueError(f'unknown loss {s.loss!r}; use one of {", ".join(LOSSES)}')
+    if s.loss_on not in LOSS_ON:
+        raise ValueError(f'unknown loss_on {s.loss_on!r}; use one of {", ".join(LOSS_ON)}')
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[0] < 2:
@@ -418,12 +425,48 @@ def run_operon(
         v = float(cost([e])[0])  # an error here is the cost model's: recorded and re-raised
         return [v if math.isfinite(v) else float(PENALTY)]
 
-    cost_eval = op.UserDefinedEvaluator(problem, rec.wrap(cost_callback, failed_value=penalty))
-    cost_eval.Budget = int(s.max_evaluations)
-    evaluator = op.MultiEvaluator(problem)
-    evaluator.Add(loss_eval)
-    evaluator.Add(cost_eval)
-    evaluator.Budget = int(s.max_evaluations)
+    if s.loss_on == 'firmware':
+        # two evaluators of one objective each (pyoperon sizes an individual's fitness by the evaluators' objective
+        # count: one evaluator returning two values leaves some individuals with one, and NSGA2 then aborts); the
+        # first scores loss and cost together, the second hands over the cost. Operon calls them in that order for
+        # each individual, from one thread (n_threads=1); the node count guards the hand-over.
+        fw = _FirmwareScorer(X, y64, s, var_index, lut, cost, seed)
+        handover: list = [None, 0.0]
+
+        def loss_callback(rng, individual) -> list[float]:
+            evaluations[0] += 1
+            tree = individual.Genotype
+            nodes = tree.Nodes
+            pred = op.Evaluate(dtable, tree, ds, training_range) if s.linear_scaling else None
+            lv, c = fw.score(nodes, pred)
+            handover[0], handover[1] = len(nodes), c
+            return [lv]
+
+        def fw_cost_callback(rng, individual) -> list[float]:
+            n = len(individual.Genotype.Nodes)
+            if handover[0] != n:  # pragma: no cover - operon changed its calling order
+                tree = individual.Genotype
+                pred = op.Evaluate(dtable, tree, ds, training_range) if s.linear_scaling else None
+                return [fw.score(tree.Nodes, pred)[1]]
+            handover[0] = None
+            return [handover[1]]
+
+        loss_ude = op.UserDefinedEvaluator(problem, rec.wrap(loss_callback, failed_value=penalty))
+        loss_ude.Budget = int(s.max_evaluations)
+        cost_eval = op.UserDefinedEvaluator(problem, rec.wrap(fw_cost_callback, failed_value=penalty))
+        cost_eval.Budget = int(s.max_evaluations)
+        evaluator = op.MultiEvaluator(problem)
+        evaluator.Add(loss_ude)
+        evaluator.Add(cost_eval)
+        evaluator.Budget = int(s.max_evaluations)
+    else:
+        fw = loss_ude = None
+        cost_eval = op.UserDefinedEvaluator(problem, rec.wrap(cost_callback, failed_value=penalty))
+        cost_eval.Budget = int(s.max_evaluations)
+        evaluator = op.MultiEvaluator(problem)
+        evaluator.Add(loss_eval)
+        evaluator.Add(cost_eval)
+        evaluator.Budget = int(s.max_evaluations)
 
     comparison = op.CrowdedComparison()
     female_selector = op.TournamentSelector(comparison)
@@ -493,7 +536,8 @@ def run_operon(
         raise run_error
 
     search_s = time.perf_counter() - t0
-    members, invalid = _front_members(gp.BestFront, individual_expression, X, y64, s.loss, cost)
+    members, invalid = _front_members(gp.BestFront, individual_expression, X, y64, s.loss, cost,
+                                      s if s.loss_on == 'firmware' else None)
     if not members:
         raise SearchError(
             f'the operon search returned no valid expression ({invalid} invalid on the final front); '
@@ -506,6 +550,7 @@ def run_operon(
             'loss': s.loss,
             'objective': getattr(getattr(cost, 'objective', None), 'describe', lambda: 'custom')(),
             'seed': seed,
+            'loss_on': s.loss_on,
         },
     ).nondominated()
     stats = {
@@ -518,9 +563,12 @@ def run_operon(
         'total_seconds': time.perf_counter() - t0,
         'front_size': len(front),
         'invalid_on_front': invalid,
+        'loss_on': s.loss_on,
     }
+    if fw is not None:
+        stats.update(fw.stats())
     # drop the references in a defined order (the algorithm first: it points at everything else)
-    del gp, generator, evaluator, cost_eval, loss_eval
+    del gp, generator, evaluator, cost_eval, loss_eval, loss_ude
     return OperonResult(front, stats)
 
 
@@ -533,7 +581,10 @@ def _version(op) -> str:
         return 'unknown'
 
 
-def _front_members(individuals, to_expr, X, y, loss: str, cost) -> tuple[list[FrontMember], int]:
+def _front_members(individuals, to_expr, X, y, loss: str, cost, firmware: 'OperonSettings | None' = None
+                   ) -> tuple[list[FrontMember], int]:
+    """The final front from the exported expressions: cost from ``cost.evaluate`` (what ``srcost predict`` says),
+    float R2 and, with ``firmware`` settings, the loss and R2 of the bit-accurate firmware on every row."""
     exprs: list[Expression] = []
     seen: set[str] = set()
     invalid = 0
@@ -550,9 +601,21 @@ def _front_members(individuals, to_expr, X, y, loss: str, cost) -> tuple[list[Fr
         return [], invalid
     costs = cost.evaluate(exprs) if hasattr(cost, 'evaluate') else [(float(v), {}) for v in cost(exprs)]
     members = []
-    for e, (value, breakdown) in zip(exprs, costs):
+    fw_out = None
+    if firmware is not None:
+        from costmodel.fxeval import FixedPointEvaluator
+        from costmodel.postfix import Postfix
+
+        ev = FixedPointEvaluator(firmware.precision, firmware.luts)
+        programs = ev.compile(Postfix.from_expressions(exprs))
+        fw_out = ev.run(programs, ev.input_mantissas(X))
+    for k, (e, (value, breakdown)) in enumerate(zip(exprs, costs)):
         pred = e.evaluate(X)
+        metrics = {'float_r2': _r2(pred, y)}
         lv = _loss(pred, y, loss)
+        if fw_out is not None:
+            metrics['firmware_r2'] = _r2(fw_out[k], y)
+            lv = _loss(fw_out[k], y, loss)
         if not math.isfinite(lv):
             invalid += 1
             continue
@@ -562,7 +625,134 @@ def _front_members(individuals, to_expr, X, y, loss: str, cost) -> tuple[list[Fr
                 loss=lv,
                 complexity=int(count_nodes(e.sympy_expr)),
                 cost=dict(breakdown),
+                metrics=metrics,
                 objective=float(value),
+                precision=firmware.precision if firmware is not None else None,
             )
         )
     return members, invalid
+
+
+def _r2(pred: np.ndarray, y: np.ndarray) -> float:
+    if not np.all(np.isfinite(pred)):
+        return -math.inf
+    var = float(np.var(y))
+    return 1.0 - float(np.mean((pred - y) ** 2)) / var if var > 0 else float('nan')
+
+
+class _Scaling:
+    """``scale_offset`` against a fixed y, from five sums (the search loop's form; the same choice up to rounding)."""
+
+    def __init__(self, y: np.ndarray, rel_tol: float = 1e-9):
+        y = np.asarray(y, dtype=np.float64)
+        self.y, self.n = y, len(y)
+        self.sy, self.syy = float(y.sum()), float(y @ y)
+        self.var_y = max(self.syy / self.n - (self.sy / self.n) ** 2, 0.0)
+        self.tol = rel_tol * max(self.var_y, np.finfo(float).tiny) + 1e-30
+
+    def __call__(self, pred: np.ndarray) -> tuple[float, float]:
+        p = np.asarray(pred, dtype=np.float64)
+        n, sy, syy = self.n, self.sy, self.syy
+        with np.errstate(all='ignore'):
+            sp, spp, spy = float(p.sum()), float(p @ p), float(p @ self.y)
+        if not (math.isfinite(sp) and math.isfinite(spp) and math.isfinite(spy)):
+            return 1.0, 0.0
+        mp, my = sp / n, sy / n
+        vp = spp / n - mp * mp
+        cov = spy / n - mp * my
+        if vp > 1e-300:
+            a = cov / vp
+            b = my - a * mp
+            best = max(self.var_y - cov * cov / vp, 0.0)
+        else:
+            a, b = 0.0, my
+            best = self.var_y
+        if (spp - 2 * spy + syy) / n <= best + self.tol:
+            return 1.0, 0.0
+        if spp > 0 and (syy - spy * spy / spp) / n <= best + self.tol:
+            return spy / spp, 0.0
+        if vp - 2 * cov + self.var_y <= best + self.tol:
+            return 1.0, my - mp
+        return a, b
+
+
+class _FirmwareScorer:
+    """(firmware loss, cost) of operon trees, with no sympy: tree -> canonical postfix (``sr_search.firmware``) ->
+    the compiled fixed-point evaluator on a fixed subsample of the rows, and the cost objective on the postfix."""
+
+    def __init__(self, X, y, s: 'OperonSettings', var_index, lut, cost, seed: int):
+        from costmodel.fxeval import FixedPointEvaluator
+
+        from . import firmware
+
+        self.fx = firmware
+        self.s = s
+        self.y = y
+        self.conv = firmware.TreeConverter(var_index, _OPERON_NAME, lut)
+        self.ev = FixedPointEvaluator(s.precision, s.luts)
+        n = X.shape[0]
+        rows = np.arange(n)
+        if s.loss_rows is not None and n > s.loss_rows:
+            rows = np.sort(np.random.default_rng(seed).choice(n, int(s.loss_rows), replace=False))
+        self.rows = rows
+        self.sub = len(rows) < n
+        self.Xm = self.ev.input_mantissas(X[rows])
+        self.ysub = y[rows]
+        self.scaling = _Scaling(self.ysub)
+        self.constant_loss = _loss(np.full(len(self.ysub), float(np.median(self.ysub)) if s.loss == 'mae'
+                                           else float(np.mean(self.ysub))), self.ysub, s.loss)
+        self.dominated = 0
+        self.memo: dict[tuple, list[float]] = {}  # canonical tree -> [loss, cost]: offspring repeat their parents
+        self.repeats = 0
+        # load the compiled kernels (evaluator and cost model) before the search's clock starts
+        warm = firmware.add([firmware.mul([firmware.const(0.5), ('v', 0)]), firmware.const(0.25)])
+        batch = firmware.to_postfix([warm])
+        self.ev.run(self.ev.compile(batch), self.Xm[:2])
+        cost.postfix_value(warm, batch)
+        self.cost = cost
+        self.penalty = [float(PENALTY), float(PENALTY)]
+        self.refused = 0
+        self.scored = 0
+
+    def score(self, nodes, pred) -> list[float]:
+        fx = self.fx
+        try:
+            t = self.conv.convert(nodes)
+            if pred is not None:
+                a, b = self.scaling(np.asarray(pred, dtype=np.float64)[self.rows] if self.sub else pred)
+                t = fx.scaled(t, a, b)
+        except _CONVERSION_ERRORS:
+            self.refused += 1
+            return self.penalty
+        hit = self.memo.get(t)
+        if hit is not None:
+            self.repeats += 1
+            return hit
+        try:
+            batch = fx.to_postfix([t])
+            programs = self.ev.compile(batch)
+        except _CONVERSION_ERRORS:
+            programs = None
+        if programs is None or programs.errors:
+            self.refused += 1
+            out = self.penalty
+        else:
+            lv = _loss(self.ev.run(programs, self.Xm)[0], self.ysub, self.s.loss)
+            self.scored += 1
+            if lv >= self.constant_loss:
+                # no better than the best constant, which costs least: dominated whatever it costs, so the cost
+                # model is not asked (the front is the same; only the order of dominated individuals changes)
+                self.dominated += 1
+                c = float(PENALTY)
+            else:
+                c = self.cost.postfix_value(t, batch)
+            out = [min(lv, float(PENALTY)), c] if math.isfinite(lv) and math.isfinite(c) else self.penalty
+        if len(self.memo) > 200_000:
+            self.memo.clear()
+        self.memo[t] = out
+        return out
+
+    def stats(self) -> dict:
+        return {'firmware_loss_rows': int(len(self.rows)), 'firmware_scored': self.scored,
+                'firmware_refused': self.refused, 'firmware_repeats': self.repeats,
+                'firmware_no_better_than_a_constant': self.dominated}

@@ -141,7 +141,9 @@ def test_recovers_product_with_complexity_objective(data):
     best = reg.best_
     e = best.expr.sympy_expr
     assert e.free_symbols == {X0, X1}
-    assert best.complexity <= 5 and best.loss < 1e-8
+    # the loss is the firmware's (ap_fixed<16,6>: steps of 2**-10), the float expression is exact
+    assert best.complexity <= 5 and best.loss < 1e-5 and best.metrics['float_r2'] > 1 - 1e-9
+    assert best.metrics['firmware_r2'] > 0.99999
     coeff = e / (X0 * X1)
     assert float(coeff) == pytest.approx(2.5, rel=1e-6)
     np.testing.assert_allclose(reg.predict(X), y, atol=1e-5)

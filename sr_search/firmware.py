@@ -1,0 +1,322 @@
+"""What the search scores inside its loop: each candidate as firmware, without sympy.
+
+An operon tree is rewritten straight into the cost model's postfix form (``costmodel.postfix.Postfix``) in the
+canonical form sympy would give the exported expression (so that the constants the firmware holds are the
+ones the final ``Expression`` holds): sums and products flattened, numbers folded into one addend and one
+coefficient, like terms and like factors combined (``w1*x0 + w2*x0 -> (w1 + w2)*x0``, ``x*x -> x**2``), a
+coefficient distributed over a sum factor, ``-`` and ``/`` as negation and inverse, odd functions pulling a
+negative sign out, functions of constants folded. That postfix goes to the compiled fixed-point evaluator
+(``costmodel.fxeval``: the loss is computed on what the firmware computes) and to the cost model
+(``predict_postfix``). The rules cover what sympy does to operon's trees; where they miss one of its rewrites
+the loop's numbers differ slightly from the exported expression's, so the final front is scored again from
+the exported expressions (``sr_search.operon_engine``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from costmodel import dag
+from costmodel.postfix import Postfix
+from hls_gen.errors import ExpressionError
+from hls_gen.ir import float_function
+
+NAN = float('nan')
+# canonical nodes (hashable tuples):
+#   ('v', index) | ('c', value) | ('+', addend or nan, terms) | ('*', coefficient or nan, factors)
+#   ('neg', x) | ('pow', n, x) (n >= 2) | ('inv', x) | ('f', op code, x)
+_ODD = frozenset(dag.OP_CODE[n] for n in ('sin', 'tan', 'sinh', 'tanh'))
+_EVEN = frozenset(dag.OP_CODE[n] for n in ('cos', 'cosh'))
+_ABS = dag.ABS
+_SQRT, _SQRT_ABS, _LOG_ABS = dag.OP_CODE['sqrt'], dag.OP_CODE['sqrt_abs'], dag.OP_CODE['log_abs']
+MAX_CONSTANT = 1e4  # |constant| a math function may be applied to (no fixed-point type holds exp(1e4))
+
+
+def const(v: float) -> tuple:
+    v = float(v)
+    if not math.isfinite(v):
+        raise ExpressionError(f'a constant {v} is not finite')
+    return ('c', v)
+
+
+def _split_coeff(t: tuple) -> tuple[float, tuple | None]:
+    """A term as (numeric coefficient, the rest); the rest is None for a number."""
+    if t[0] == 'c':
+        return t[1], None
+    if t[0] == '*' and not math.isnan(t[1]):
+        fs = t[2]
+        return t[1], (fs[0] if len(fs) == 1 else ('*', NAN, fs))
+    if t[0] == 'neg':
+        c, rest = _split_coeff(t[1])
+        return -c, rest
+    return 1.0, t
+
+
+def add(terms) -> tuple:
+    addend = 0.0
+    groups: dict[tuple, float] = {}
+    for t in terms:
+        stack = [t]
+        while stack:
+            u = stack.pop()
+            if u[0] == '+':
+                if not math.isnan(u[1]):
+                    addend += u[1]
+                stack.extend(reversed(u[2]))
+                continue
+            c, rest = _split_coeff(u)
+            if rest is None:
+                addend += c
+            else:
+                groups[rest] = groups.get(rest, 0.0) + c
+    kids = [scale(rest, c) for rest, c in groups.items() if c != 0]
+    if not kids:
+        return const(addend)
+    if len(kids) == 1 and addend == 0:
+        return kids[0]
+    return ('+', addend if addend != 0 else NAN, tuple(kids))
+
+
+def scale(t: tuple, c: float) -> tuple:
+    if c == 1:
+        return t
+    return mul([('c', c), t])
+
+
+def _factors(t: tuple, power: int, out: dict, coeff: list) -> None:
+    kind = t[0]
+    if kind == 'c':
+        if power < 0 and t[1] == 0:
+            raise ExpressionError('division by zero')
+        coeff[0] *= t[1] ** power
+    elif kind == '*':
+        if not math.isnan(t[1]):
+            if power < 0 and t[1] == 0:
+                raise ExpressionError('division by zero')
+            coeff[0] *= t[1] ** power
+        for f in t[2]:
+            _factors(f, power, out, coeff)
+    elif kind == 'neg':
+        coeff[0] *= (-1.0) ** power
+        _factors(t[1], power, out, coeff)
+    elif kind == 'pow':
+        _factors(t[2], power * t[1], out, coeff)
+    elif kind == 'inv':
+        _factors(t[1], -power, out, coeff)
+    else:
+        out[t] = out.get(t, 0) + power
+
+
+def mul(factors, power: int = 1) -> tuple:
+    coeff = [1.0]
+    bases: dict[tuple, int] = {}
+    for f in factors:
+        _factors(f, power, bases, coeff)
+    c = coeff[0]
+    if not math.isfinite(c):
+        raise ExpressionError('a coefficient overflows')
+    if c == 0:
+        return const(0.0)
+    fs = []
+    for b, n in bases.items():
+        if n == 0:
+            continue
+        p = b if n == 1 else ('pow', n, b) if n > 1 else ('inv', b if n == -1 else ('pow', -n, b))
+        fs.append(p)
+    if not fs:
+        return const(c)
+    if c != 1:
+        for i, f in enumerate(fs):
+            if f[0] == '+':  # sympy distributes a number over a sum factor
+                fs[i] = add([scale(t, c) for t in f[2]] + ([('c', f[1] * c)] if not math.isnan(f[1]) else []))
+                c = 1.0
+                break
+        if len(fs) == 1 and c == 1:
+            return fs[0]
+    if len(fs) == 1:
+        return fs[0] if c == 1 else ('neg', fs[0]) if c == -1 else ('*', c, (fs[0],))
+    body = tuple(fs)
+    if c == 1:
+        return ('*', NAN, body)
+    if c == -1:
+        return ('neg', ('*', NAN, body))
+    return ('*', c, body)
+
+
+def neg(t: tuple) -> tuple:
+    return mul([('c', -1.0), t])
+
+
+def _negative(t: tuple) -> bool:
+    return t[0] == 'neg' or (t[0] == '*' and not math.isnan(t[1]) and t[1] < 0) or (t[0] == 'c' and t[1] < 0)
+
+
+def func(code: int, arg: tuple, is_lut: bool, param: float = NAN) -> tuple:
+    if arg[0] == 'c' and not is_lut:
+        x = arg[1]
+        if abs(x) > MAX_CONSTANT:
+            raise ExpressionError(f'{dag.OPS[code]} of the constant {x:g} is out of any fixed-point range')
+        with np.errstate(all='ignore'):
+            v = float(float_function(dag.OPS[code])(np.array([x]))[0])
+        return const(v)
+    if not is_lut:
+        if code in _ODD and _negative(arg):
+            return neg(('f', code, neg(arg)))
+        if code in _EVEN and _negative(arg):
+            arg = neg(arg)
+        if code in (_ABS, _SQRT_ABS, _LOG_ABS, _SQRT):
+            c, rest = _split_coeff(arg)
+            if rest is not None and c != 1 and (c > 0 or code != _SQRT):
+                # sympy takes a number out of abs (|c*x| = |c|*|x|) and out of a square root (sqrt(c*x) = sqrt(c)*sqrt(x), c > 0)
+                if code == _ABS:
+                    return scale(('f', code, rest), abs(c))
+                if code in (_SQRT, _SQRT_ABS):
+                    return scale(('f', code, rest), math.sqrt(abs(c)))
+                return ('f', code, scale(rest, abs(c)))  # log|c*x| keeps c inside, sign dropped
+            if code in (_ABS, _SQRT_ABS, _LOG_ABS) and _negative(arg):
+                arg = neg(arg)
+    return ('f', code, arg)
+
+
+def emit(t: tuple, op: list, param: list, cst: list, nk: list) -> None:
+    kind = t[0]
+    if kind == 'v':
+        op.append(dag.VAR), param.append(float(t[1])), cst.append(NAN), nk.append(0)
+    elif kind == 'c':
+        op.append(dag.CONST), param.append(t[1]), cst.append(NAN), nk.append(0)
+    elif kind in ('+', '*'):
+        for u in t[2]:
+            emit(u, op, param, cst, nk)
+        op.append(dag.ADD if kind == '+' else dag.MUL), param.append(NAN), cst.append(t[1]), nk.append(len(t[2]))
+    elif kind == 'neg':
+        emit(t[1], op, param, cst, nk)
+        op.append(dag.NEG), param.append(NAN), cst.append(NAN), nk.append(1)
+    elif kind == 'pow':
+        emit(t[2], op, param, cst, nk)
+        n = t[1]
+        code = dag.SQUARE if n == 2 else dag.CUBE if n == 3 else dag.POW_INT
+        op.append(code), param.append(float(n) if code == dag.POW_INT else NAN), cst.append(NAN), nk.append(1)
+    elif kind == 'inv':
+        emit(t[1], op, param, cst, nk)
+        op.append(dag.INV), param.append(NAN), cst.append(NAN), nk.append(1)
+    else:
+        emit(t[2], op, param, cst, nk)
+        op.append(t[1]), param.append(NAN), cst.append(NAN), nk.append(1)
+
+
+def to_postfix(trees: list[tuple]) -> Postfix:
+    op: list[int] = []
+    param: list[float] = []
+    cst: list[float] = []
+    nk: list[int] = []
+    offsets = [0]
+    for t in trees:
+        emit(t, op, param, cst, nk)
+        offsets.append(len(op))
+    return Postfix(np.array(op, np.int64), np.array(param), np.array(cst), np.array(nk, np.int64), np.array(offsets))
+
+
+def count_nodes(t: tuple) -> int:
+    """``hls_gen.ir.count_nodes`` of the canonical tree (a number of ``+``/``*`` counts as a leaf)."""
+    kind = t[0]
+    if kind in ('v', 'c'):
+        return 1
+    if kind in ('+', '*'):
+        return 1 + (0 if math.isnan(t[1]) else 1) + sum(count_nodes(u) for u in t[2])
+    if kind in ('neg', 'inv'):
+        return 1 + count_nodes(t[1])
+    return 1 + count_nodes(t[2])
+
+
+class TreeConverter:
+    """operon trees -> canonical trees. ``variable_index`` maps a variable node's hash to its column; ``names``
+    maps operon node names to srcost operator names (``sr_search.operon_engine._OPERON_NAME``) and ``lut`` a
+    math function to the LUT function to emit instead (``{'sin': 'sin_lut'}``)."""
+
+    def __init__(self, variable_index: Mapping[int, int], names: Mapping[str, str], lut: Mapping[str, str] | None = None):
+        self.var = dict(variable_index)
+        self.codes: dict[str, tuple[int, bool]] = {}
+        lut = dict(lut or {})
+        for oname, sname in names.items():
+            if sname in ('+', '-', '*', '/', 'square'):
+                continue
+            target = lut.get(sname, sname)
+            self.codes[oname] = (dag.OP_CODE[target], target in lut.values())
+
+    def convert(self, nodes) -> tuple:
+        """The canonical tree of an operon tree's ``Nodes`` (postfix: a node's first child just before it)."""
+        n = len(nodes)
+        if not n:
+            raise ExpressionError('malformed operon tree: no nodes')
+        info = [(nd.Name, nd.Value, nd.HashValue, nd.Arity, nd.Length) for nd in nodes]
+        return self._build(info, n - 1)
+
+    def _build(self, info, i: int) -> tuple:
+        name, value, h, arity, _length = info[i]
+        if name == 'constant':
+            return const(value)
+        if name == 'variable':
+            try:
+                v = ('v', self.var[h])
+            except KeyError:
+                raise ExpressionError(f'tree uses a variable (hash {h}) that is not an input') from None
+            return v if value == 1.0 else mul([const(value), v])
+        args = []
+        j = i - 1
+        for _ in range(arity):
+            if j < 0:
+                raise ExpressionError(f'malformed operon tree: {name} needs {arity} arguments')
+            args.append(self._build(info, j))
+            j -= info[j][4] + 1
+        if name == '+':
+            return add(args)
+        if name == '*':
+            return mul(args)
+        if name == '-':
+            return add([args[0], neg(args[1])]) if arity == 2 else neg(args[0])
+        if name == '/':
+            return mul([args[0], ('inv', args[1])]) if arity == 2 else mul([('inv', args[0])])
+        if name == 'square':
+            return mul([args[0], args[0]])
+        hit = self.codes.get(name)
+        if hit is None or arity != 1:
+            raise ExpressionError(f'operon node {name!r} with {arity} arguments has no srcost operator')
+        return func(hit[0], args[0], hit[1])
+
+
+_TEXT = {'log_abs': 'log(Abs({}))', 'sqrt_abs': 'sqrt(Abs({}))', 'abs': 'Abs({})'}
+
+
+def to_text(t: tuple) -> str:
+    """PySR/sympy-syntax text of a canonical tree (constants exact), for ``hls_gen.Expression.parse``."""
+    kind = t[0]
+    if kind == 'v':
+        return f'x{t[1]}'
+    if kind == 'c':
+        return f'({t[1]!r})'
+    if kind == '+':
+        parts = [to_text(u) for u in t[2]] + ([repr(t[1])] if not math.isnan(t[1]) else [])
+        return '(' + ' + '.join(parts) + ')'
+    if kind == '*':
+        parts = ([f'({t[1]!r})'] if not math.isnan(t[1]) else []) + [to_text(u) for u in t[2]]
+        return '(' + '*'.join(parts) + ')'
+    if kind == 'neg':
+        return f'(-{to_text(t[1])})'
+    if kind == 'pow':
+        return f'({to_text(t[2])})**{t[1]}'
+    if kind == 'inv':
+        return f'(1/{to_text(t[1])})'
+    name = dag.OPS[t[1]]
+    return _TEXT.get(name, name + '({})').format(to_text(t[2]))
+
+
+def scaled(t: tuple, a: float, b: float) -> tuple:
+    """``a*t + b`` in canonical form (operon's linear scaling made explicit, as the exported expression has it)."""
+    out = t if a == 1.0 else mul([const(a), t])
+    return out if b == 0.0 else add([out, const(b)])
+
+
+__all__ = ['TreeConverter', 'add', 'count_nodes', 'func', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']

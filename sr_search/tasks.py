@@ -169,6 +169,12 @@ def run_regression(X, y, regressor: CostAwareRegressor, *, test_size: float = 0.
         ok = np.all(np.isfinite(p))
         m.metrics['test_mse'] = float(mean_squared_error(y_test, p)) if ok else float('nan')
         m.metrics['test_r2'] = float(r2_score(y_test, p)) if ok else float('nan')
+        if m.precision is not None:  # what the firmware computes on the held-out rows
+            from costmodel.fxeval import evaluate_expressions
+
+            q = evaluate_expressions([m.expr], X_test, m.precision, regressor.luts or ())[:, 0]
+            m.metrics['test_firmware_mse'] = float(mean_squared_error(y_test, q))
+            m.metrics['test_firmware_r2'] = float(r2_score(y_test, q))
     return {
         'task': 'regression',
         'expression': reg.best_.expression,
@@ -176,5 +182,6 @@ def run_regression(X, y, regressor: CostAwareRegressor, *, test_size: float = 0.
         'front': reg.front_,
         'test_mse': reg.best_.metrics['test_mse'],
         'test_r2': reg.best_.metrics['test_r2'],
+        'test_firmware_r2': reg.best_.metrics.get('test_firmware_r2'),
         'model': reg,
     }

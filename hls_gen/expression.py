@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -53,6 +54,15 @@ def lut_symbol(name: str) -> sympy.FunctionClass:
     return sympy.Function(name)
 
 
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # 2**-1022
+
+
+def _underflows(number: sympy.Expr, value: float) -> bool:
+    """A non-zero number below the smallest normal double: it does not print and parse back exactly (sympy keeps
+    1e-400 as a Float of its own exponent; float64 holds 0.0, or a subnormal with fewer bits)."""
+    return abs(value) < _SMALLEST_NORMAL and not number.is_zero
+
+
 class _Builder:
     def __init__(self, text: str, source: str):
         self.text = text
@@ -67,7 +77,16 @@ class _Builder:
     def build(self, node: ast.AST) -> sympy.Expr:
         expr = self._build(node)
         self.check_constants(node, expr)
+        self.check_powers(node, expr)
         return expr
+
+    def check_powers(self, node: ast.AST, expr: sympy.Expr) -> None:
+        """Refuse integer powers beyond MAX_INT_POWER that sympy made by folding: ``x0*x0*...`` is ``x0**n``,
+        ``(x0**16)**16`` is ``x0**256``."""
+        for e in (expr, *(expr.args if expr.is_Mul else ())):
+            if e.is_Pow and e.exp.is_Integer and abs(int(e.exp)) > MAX_INT_POWER:
+                raise self.fail(node, f'integer power {e.exp} (sympy folds repeated factors and powers of powers) '
+                                      f'is larger than {MAX_INT_POWER}')
 
     def check_constants(self, node: ast.AST, expr: sympy.Expr) -> None:
         """Refuse a constant no fixed-point type can hold: ``expr`` itself when it is constant, else the constant
@@ -75,13 +94,13 @@ class _Builder:
         no operator is ever applied to an out-of-range constant (sympy evaluates ``f(constant)`` eagerly)."""
         value = constant_value(expr, self.values)
         if value is not None:
-            if not abs(value) < MAX_CONSTANT:
+            if not abs(value) < MAX_CONSTANT or (expr.is_Number and _underflows(expr, value)):
                 raise self.fail(node, self.out_of_range(ast.get_source_segment(self.source, node) or str(expr), value))
             return
         if expr.is_Add or expr.is_Mul:
             for a in expr.args:
                 v = constant_value(a, self.values)
-                if v is not None and not abs(v) < MAX_CONSTANT:
+                if v is not None and (not abs(v) < MAX_CONSTANT or (a.is_Number and _underflows(a, v))):
                     raise self.fail(node, self.out_of_range(f'{v:.6g}' if a.is_Number else str(a), v))
 
     @staticmethod
@@ -89,6 +108,8 @@ class _Builder:
         what = what if len(what) <= 60 else what[:57] + '...'
         if np.isnan(value):
             return f'the constant {what} is not a finite real number'
+        if abs(value) < _SMALLEST_NORMAL:
+            return f'the constant {what} is below 2**-1022, where doubles lose their precision: write 0'
         size = 'overflows float64' if np.isinf(value) else '' if what == f'{value:.6g}' else f'is {value:.3g}'
         return (f'the constant {what}{" " + size if size else ""}: no fixed-point type holds it '
                 f'(constants must be below 2**{MAX_WIDTH} in magnitude)')
@@ -129,7 +150,7 @@ class _Builder:
             if isinstance(node.op, ast.Mult):
                 return left * right
             if isinstance(node.op, ast.Div):
-                if right == 0:
+                if right.is_zero:
                     raise self.fail(node, 'division by zero')
                 return left / right
             if isinstance(node.op, ast.Pow):
@@ -145,7 +166,7 @@ class _Builder:
         if exp.is_integer:
             if abs(int(exp)) > MAX_INT_POWER:
                 raise self.fail(node, f'integer power {exp} is larger than {MAX_INT_POWER}')
-            if base == 0 and exp < 0:
+            if base.is_zero and exp < 0:
                 raise self.fail(node, 'division by zero')
             return base**exp
         if exp == sympy.Rational(1, 2) or exp == 0.5:
@@ -195,7 +216,9 @@ def parse_expression(text: str) -> sympy.Expr:
         raise ExpressionError(f'expression is longer than {MAX_TEXT} characters')
     source = text.replace('^', '**')
     try:
-        tree = ast.parse(source, mode='eval')
+        with warnings.catch_warnings():  # SyntaxWarning ("invalid decimal literal") would print lines of its own
+            warnings.simplefilter('ignore')
+            tree = ast.parse(source, mode='eval')
     except SyntaxError as e:
         raise ExpressionError(f'malformed expression {text!r}: {e.msg} at column {e.offset}') from None
     except (ValueError, RecursionError, MemoryError) as e:

@@ -94,7 +94,16 @@ class Precision:
         """Quantize float values as a C++ assignment to this type does (numpy, vectorised)."""
         import numpy as np
 
-        x = np.asarray(values, dtype=np.float64) / self.step
+        x = np.asarray(values, dtype=np.float64)
+        if self.overflow == 'AP_WRAP':
+            # Beyond 2**53 steps a double is a whole number of steps, so wrapping it first (fmod by 2**integer, a
+            # whole number of steps too, is exact) changes nothing; it keeps x / step from overflowing to inf
+            # (1e300 at ap_fixed<28,0>) and q - lo from losing the low bits.
+            with np.errstate(invalid='ignore'):
+                big = np.abs(x) >= 2.0**53 * self.step
+                x = np.where(big, np.fmod(x, 2.0**self.integer), x)
+        with np.errstate(over='ignore'):
+            x = x / self.step
         if self.rounding == 'AP_TRN':
             q = np.floor(x)
         elif self.rounding == 'AP_RND':
@@ -105,8 +114,11 @@ class Precision:
             q = np.round(x)
         lo, hi = self.min_value / self.step, self.max_value / self.step
         if self.overflow == 'AP_WRAP':
+            # out-of-range q only: q mod span, then the upper half down (q - lo would lose bits past 2**53)
             span = 2.0**self.width
-            q = np.mod(q - lo, span) + lo
+            r = np.mod(q, span)
+            r = np.where(r > hi, r - span, r)
+            q = np.where((q < lo) | (q > hi), r, q)
         else:
             q = np.clip(q, lo if self.overflow != 'AP_SAT_SYM' else -hi, hi)
-        return q * self.step
+        return q * self.step + 0.0  # + 0.0: no negative zeros

@@ -63,7 +63,8 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
     budget_seconds : wall-clock limit of the search (operon: whole seconds, rounded up).
     random_state : seed (int) for a reproducible search; None draws one (reported in ``stats_``).
     precision, backend : the fixed-point precision and synthesis backend the costs refer to
-        (passed to the cost model).
+        (passed to the cost model). A list of precisions searches each (one process per core) and returns
+        one front across them; every member says its precision.
     objective : ``'complexity'`` (node count), ``'additive'`` (sum of ``operator_costs``),
         ``'latency'``, ``'lut'``, ``'dsp'``, ``'ff'`` or a weight dict ``{'lut': 1, 'dsp': 100}``.
     engine : ``'operon'`` (embedded) or ``'pysr'`` (needs pysr and Julia).
@@ -183,9 +184,16 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f'budget_seconds must be a positive number of seconds, got {self.budget_seconds!r}')
         if self.random_state is not None:
             _check_int(self.random_state, 'random_state', 0)
-        if not isinstance(self.precision, (str, Precision)):
-            raise TypeError(f"precision must be a string like 'ap_fixed<16,6>', got {self.precision!r}")
-        precision = str(Precision.parse(self.precision)) if isinstance(self.precision, str) else str(self.precision)
+        precisions = self.precision if isinstance(self.precision, (list, tuple)) else [self.precision]
+        if not precisions:
+            raise ValueError('precision: give at least one precision')
+        for q in precisions:
+            if not isinstance(q, (str, Precision)):
+                raise TypeError(f"precision must be a string like 'ap_fixed<16,6>' (or a list of them), got {q!r}")
+        parsed = [str(Precision.parse(q)) for q in precisions]
+        if len(set(parsed)) != len(parsed):
+            raise ValueError(f'a precision is listed twice in {parsed}')
+        precision = parsed[0]
         if not isinstance(self.backend, str) or not self.backend:
             raise ValueError(f"backend must be a backend name like 'open', got {self.backend!r}")
         if self.cost_fn is not None and not callable(self.cost_fn):
@@ -199,6 +207,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
             'unary': unary,
             'objective': objective,
             'precision': precision,
+            'precisions': parsed,
             'maxsize': _check_int(self.maxsize, 'maxsize', 3),
             'max_depth': _check_int(self.max_depth, 'max_depth', 2),
             'generations': _check_int(
@@ -226,6 +235,22 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         if np.ptp(y) == 0:
             raise ValueError('y is constant: there is nothing to fit')
+        if self.engine == 'operon' and self.loss_on == 'firmware':
+            from .firmware import check_range
+
+            for q in p['precisions']:
+                check_range(X, q)
+        if len(p['precisions']) > 1:
+            from .precisions import fit_precisions
+
+            front, stats = fit_precisions(self, X, y, p['precisions'])
+            front.metadata.update({'objective': p['objective'].describe(), 'precisions': p['precisions'],
+                                   'backend': self.backend})
+            self.front_ = front
+            self.stats_ = stats
+            self.best_ = self._select(front)
+            self.expression_ = self.best_.expr
+            return self
         if self.engine == 'operon':
             cost = self._cost_evaluator(p)
             settings = OperonSettings(

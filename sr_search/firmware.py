@@ -21,8 +21,9 @@ import numpy as np
 
 from costmodel import dag
 from costmodel.postfix import Postfix
-from hls_gen.errors import ExpressionError
+from hls_gen.errors import ExpressionError, SrcostError
 from hls_gen.ir import float_function
+from hls_gen.precision import Precision
 
 NAN = float('nan')
 # canonical nodes (hashable tuples):
@@ -287,6 +288,24 @@ class TreeConverter:
         return func(hit[0], args[0], hit[1])
 
 
+class DataRangeError(SrcostError, ValueError):
+    """The data does not fit the precision the firmware would read it in."""
+
+
+def check_range(X: np.ndarray, precision: 'str | Precision', names=None) -> None:
+    """Raise ``DataRangeError`` naming the first column whose values the precision cannot hold (the firmware's
+    inputs would wrap or saturate: its loss would say nothing about the data)."""
+    p = Precision.parse(precision)
+    X = np.asarray(X, dtype=np.float64)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    for j in range(X.shape[1]):
+        if lo[j] < p.min_value or hi[j] > p.max_value + p.step:
+            name = names[j] if names is not None else f'x{j}'
+            raise DataRangeError(
+                f'column {name} ranges over [{lo[j]:.6g}, {hi[j]:.6g}] but {p} holds [{p.min_value:g}, {p.max_value:g}]: '
+                'scale the data or give the precision more integer bits')
+
+
 _TEXT = {'log_abs': 'log(Abs({}))', 'sqrt_abs': 'sqrt(Abs({}))', 'abs': 'Abs({})'}
 
 
@@ -319,4 +338,4 @@ def scaled(t: tuple, a: float, b: float) -> tuple:
     return out if b == 0.0 else add([out, const(b)])
 
 
-__all__ = ['TreeConverter', 'add', 'count_nodes', 'func', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']
+__all__ = ['DataRangeError', 'TreeConverter', 'check_range', 'add', 'count_nodes', 'func', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']

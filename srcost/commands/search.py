@@ -13,6 +13,16 @@ from ..errors import cli_errors
 TASKS = ('regression', 'jets', 'jets-sample')
 
 
+def _bad(message: str) -> Exception:
+    """A bad option value, reported in one line by ``cli_errors``."""
+    from hls_gen.errors import SrcostError
+
+    class BadOption(SrcostError, ValueError):
+        pass
+
+    return BadOption(message)
+
+
 def _objective(text: str):
     """'latency', 'lut', ... or a weighted mix 'lut=1,dsp=100'."""
     if '=' not in text:
@@ -22,6 +32,23 @@ def _objective(text: str):
         k, _, v = part.partition('=')
         out[k.strip()] = float(v)
     return out
+
+
+def split_precisions(text: str) -> list[str]:
+    """'ap_fixed<10,5>,ap_fixed<16,6>' -> the precisions (their own commas stay inside the brackets)."""
+    parts, depth, cur = [], 0, ''
+    for ch in text:
+        depth += (ch == '<') - (ch == '>')
+        if ch == ',' and depth == 0:
+            parts.append(cur.strip())
+            cur = ''
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    parts = [q for q in parts if q]
+    if not parts:
+        raise _bad('--precisions: give e.g. "ap_fixed<10,5>,ap_fixed<16,6>"')
+    return parts
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +65,10 @@ def register(app: typer.Typer) -> None:
         binary_operators: str = typer.Option('+,-,*', '--binary-operators'),
         unary_operators: str = typer.Option('sin,exp', '--unary-operators', help='e.g. sin,exp or sin_lut,exp_lut'),
         precision: str = typer.Option('ap_fixed<16,6>', '--precision', '-p'),
+        precisions: Optional[str] = typer.Option(None, '--precisions',
+                                                 help='search several, one front across them: "ap_fixed<10,5>,ap_fixed<16,6>"'),
+        loss_on: str = typer.Option('firmware', '--loss-on', help='firmware (bit-accurate fixed point, default) | float'),
+        loss_rows: int = typer.Option(1000, '--loss-rows', help='rows the in-loop firmware loss uses (the front is scored on all)'),
         backend: str = typer.Option('open', '--backend', '-b'),
         seed: int = typer.Option(0, '--seed'),
         max_train_rows: Optional[int] = typer.Option(None, '--max-train-rows'),
@@ -48,14 +79,21 @@ def register(app: typer.Typer) -> None:
         with cli_errors():
             from sr_search.estimator import CostAwareRegressor
 
+            from hls_gen import Precision
+
             kind = task or ('jets-sample' if data in ('jets-sample', 'jets') else 'regression')
             if kind not in TASKS:
                 raise typer.BadParameter(f'unknown task {kind!r}; choose one of {", ".join(TASKS)}')
+            if loss_on not in ('firmware', 'float'):
+                raise _bad(f'--loss-on must be firmware or float, got {loss_on!r}')
+            plist = [str(Precision.parse(q)) for q in split_precisions(precisions)] if precisions else [precision]
+            precision = plist[0] if len(plist) == 1 else ','.join(plist)
             reg = CostAwareRegressor(
                 binary_operators=[s for s in binary_operators.split(',') if s],
                 unary_operators=[s for s in unary_operators.split(',') if s],
                 maxsize=maxsize, generations=generations, budget_seconds=budget_seconds, random_state=seed,
-                precision=precision, backend=backend, objective=_objective(objective), engine=engine,
+                precision=plist if len(plist) > 1 else plist[0], backend=backend, objective=_objective(objective),
+                engine=engine, loss_on=loss_on, loss_rows=loss_rows,
             )
             summary: dict = {'task': kind, 'data': data, 'engine': engine, 'objective': objective, 'precision': precision,
                              'backend': backend}
@@ -66,12 +104,18 @@ def register(app: typer.Typer) -> None:
                 if target is None:
                     raise typer.BadParameter('regression needs --target COLUMN')
                 X, y, names = load_table(Path(data), target)
+                if loss_on == 'firmware' and engine == 'operon':
+                    from sr_search.firmware import check_range
+
+                    for q in plist:
+                        check_range(X, q, names)
                 res = run_regression(X, y, reg, random_state=seed)
                 front = res['front']
                 front.metadata.update(precision=precision, backend=backend, objective=objective, features=list(names))
                 front.save(out)
-                summary.update(expression=res['expression'], test_r2=res['test_r2'], test_mse=res['test_mse'],
-                               front=str(out), members=len(front.members))
+                summary.update(expression=res['expression'], selected_precision=res['selected'].precision,
+                               test_r2=res['test_r2'], test_firmware_r2=res.get('test_firmware_r2'),
+                               test_mse=res['test_mse'], front=str(out), members=len(front.members))
             else:
                 from sr_search.data import load_jets, load_jets_sample
                 from sr_search.tasks import run_classification

@@ -146,7 +146,7 @@ def _clock(value, source: str) -> float:
 def _read_json(text: str, source: str, backend: str, tool_version: str, clock: float | None) -> list[OpRecord]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: [[[[... nested past Python's stack
         raise CalibrationFormatError(f'{source} is not valid JSON: {e}') from None
     items = data if isinstance(data, list) else [data]
     out = []

@@ -34,7 +34,12 @@ def register(app: typer.Typer) -> None:
             design = design_from_options(exprs, precision, lut, part, clock_period, n_inputs)
             if out is not None and out.exists():
                 raise typer.BadParameter(f'{out} exists; choose a new directory')
-            from hls_gen.backends import get_backend
+            from hls_gen.backends import BACKENDS, get_backend
+
+            if backend not in BACKENDS:
+                raise typer.BadParameter(f'unknown backend {backend!r}; choose one of {", ".join(BACKENDS)}')
+            if not 0 < timeout < float('inf'):
+                raise typer.BadParameter(f'--timeout must be a positive number of seconds, got {timeout}')
 
             be = get_backend(backend)
             work = Path(tempfile.mkdtemp(prefix='srcost-synth-'))

@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from hls_gen.errors import InputFileError, SrcostError, file_problem, read_text
+
 from ..errors import cli_errors
 
 FRONT_SUFFIXES = ('.csv', '.json')
@@ -55,18 +57,35 @@ def load_front(path: Path) -> tuple[list[str], list[str], list[dict], dict]:
     except ImportError:
         ParetoFront = None
     if ParetoFront is not None:
-        front = ParetoFront.load(path)
+        read_text(path, InputFileError)  # not UTF-8, NUL bytes, unreadable: the same line as every file reader
+        try:
+            front = ParetoFront.load(path)
+        except SrcostError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:  # pandas', json's, a field's
+            raise InputFileError(file_problem(path, e)) from None
         exprs = [m.expression for m in front]
         labels = [f'front[{i}] loss={m.loss:.4g} complexity={m.complexity}' for i, m in enumerate(front)]
         return exprs, labels, [dict(m.cost) for m in front], dict(front.metadata)
     import pandas as pd
 
-    df = pd.read_csv(path, comment='#') if path.suffix.lower() == '.csv' else pd.DataFrame(
-        json.loads(path.read_text()).get('members', []))
+    df = _read_csv(path) if path.suffix.lower() == '.csv' else pd.DataFrame(
+        json.loads(read_text(path, InputFileError)).get('members', []))
     if 'expression' not in df.columns:
         raise typer.BadParameter(f'{path} has no "expression" column')
     exprs = [str(e) for e in df['expression']]
     return exprs, [f'front[{i}]' for i in range(len(exprs))], [{} for _ in exprs], {}
+
+
+def _read_csv(path: Path):
+    """pandas' frame of a CSV, or one line naming what is wrong with the file."""
+    import pandas as pd
+
+    read_text(path, InputFileError)
+    try:
+        return pd.read_csv(path, comment='#')
+    except (ValueError, OSError) as e:  # pandas' EmptyDataError and ParserError are ValueErrors
+        raise InputFileError(file_problem(path, e)) from None
 
 
 def load_data(path: Path, targets: Sequence[str]):
@@ -77,15 +96,18 @@ def load_data(path: Path, targets: Sequence[str]):
 
     if not path.is_file():
         raise typer.BadParameter(f'no data file at {path}')
-    df = pd.read_csv(path, comment='#')
+    df = _read_csv(path)
     missing = [t for t in targets if t not in df.columns]
     if missing:
         raise typer.BadParameter(f'target column(s) {", ".join(missing)} not in {path} (columns: {", ".join(map(str, df.columns))})')
     xcols = sorted((c for c in df.columns if isinstance(c, str) and c[:1] == 'x' and c[1:].isdigit()), key=lambda c: int(c[1:]))
     if not xcols:
         xcols = [c for c in df.columns if c not in targets]
-    X = df[xcols].to_numpy(dtype=np.float64)
-    y = df[list(targets)].to_numpy(dtype=np.float64) if targets else None
+    try:
+        X = df[xcols].to_numpy(dtype=np.float64)
+        y = df[list(targets)].to_numpy(dtype=np.float64) if targets else None
+    except (TypeError, ValueError) as e:
+        raise InputFileError(f'{path}: the feature and target columns must be numbers ({e})') from None
     if y is not None and y.shape[1] == 1:
         y = y[:, 0]
     return X, y, xcols
@@ -99,7 +121,7 @@ def calibration_frame(path: Optional[Path], db: Optional[Path], backend: str):
     if path is not None:
         if not path.is_file():
             raise typer.BadParameter(f'no calibration file at {path}')
-        return pd.read_csv(path, comment='#')
+        return _read_csv(path)
     try:
         from profiler.store import CalibrationStore, default_db_path
     except ImportError:
@@ -222,6 +244,10 @@ def register(app: typer.Typer) -> None:
             from ..report import report_data, write_report
             from ..validation import validate as run_validation
 
+            from hls_gen.backends import BACKENDS
+
+            if backend not in BACKENDS:
+                raise typer.BadParameter(f'unknown backend {backend!r}; choose one of {", ".join(BACKENDS)}')
             if predict not in PREDICT_CHOICES:
                 raise typer.BadParameter(f'--predict must be one of {", ".join(PREDICT_CHOICES)}')
             if max_designs is not None and max_designs < 1:
@@ -271,11 +297,16 @@ def register(app: typer.Typer) -> None:
             predictor, notes = _predictor(predict, front_costs, precs, is_front)
             work = workdir or Path(tempfile.mkdtemp(prefix='srcost-validate-', dir='.'))
             cmd = _command_line(ctx)
-            run = run_validation(
-                designs, X, y, backend=backend, predictor=predictor, workdir=work, write_hls4ml=hls4ml,
-                emulation=emulation, task=task, n_samples=n_samples, seed=seed, timeout_s=timeout, commands=[cmd],
-                data_info=data_info, labels=labels_out,
-            )
+            try:
+                run = run_validation(
+                    designs, X, y, backend=backend, predictor=predictor, workdir=work, write_hls4ml=hls4ml,
+                    emulation=emulation, task=task, n_samples=n_samples, seed=seed, timeout_s=timeout, commands=[cmd],
+                    data_info=data_info, labels=labels_out,
+                )
+            except BaseException:
+                if workdir is None and work.is_dir() and not any(work.iterdir()):
+                    work.rmdir()  # refused before anything was written: leave no empty folder behind
+                raise
             run.notes[:0] = notes
             if record:
                 run.notes.append(_record(run, db))

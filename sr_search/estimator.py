@@ -82,6 +82,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         ``precision``), so that loss and cost describe the same design; ``'float'``: of the float expression.
     loss_rows : rows the in-loop firmware loss uses (a fixed random subsample; None: all). The final front is
         scored on every row.
+    max_evaluations : stop after this many individuals (operon; with ``budget_seconds``, whichever comes first).
     pysr_kwargs : extra ``PySRRegressor`` arguments.
     """
 
@@ -114,6 +115,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         progress: Callable[[dict], None] | None = None,
         loss_on: str = 'firmware',
         loss_rows: int | None = 1000,
+        max_evaluations: int | None = None,
     ):
         self.binary_operators = binary_operators
         self.unary_operators = unary_operators
@@ -141,6 +143,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         self.progress = progress
         self.loss_on = loss_on
         self.loss_rows = loss_rows
+        self.max_evaluations = max_evaluations
 
     # ------------------------------------------------------------------------------------------
     def _validated(self) -> dict:
@@ -270,6 +273,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
                 precision=p['precision'],
                 luts=tuple(self.luts or ()),
                 loss_rows=self.loss_rows,
+                **({'max_evaluations': int(self.max_evaluations)} if self.max_evaluations is not None else {}),
             )
             result = run_operon(X, y, cost, settings)
             front, stats = result.front, result.stats

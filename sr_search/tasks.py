@@ -112,6 +112,16 @@ def baseline_mlp(
     return out
 
 
+def _firmware_scores(ovr: 'OneVsRestSR', X: np.ndarray, regressor: CostAwareRegressor) -> np.ndarray | None:
+    """(n, classes) outputs of the selected expressions as firmware, where every one has a precision."""
+    from costmodel.fxeval import evaluate_expressions
+
+    best = [est.best_ for est in ovr.estimators_]
+    if any(m.precision is None for m in best):
+        return None
+    return np.column_stack([evaluate_expressions([m.expr], X, m.precision, regressor.luts or ())[:, 0] for m in best])
+
+
 def run_classification(data, regressor: CostAwareRegressor, *, baseline: bool = True, max_train_rows: int | None = None,
                        random_state: int = 42) -> dict:
     """Fit one-vs-rest SR on ``data`` (a :class:`~sr_search.data.JetData`), evaluate on its test
@@ -132,12 +142,24 @@ def run_classification(data, regressor: CostAwareRegressor, *, baseline: bool = 
     scores[:, ovr.classes_.astype(int)] = ovr.decision_function(data.X_test)
     sr = classification_metrics(scores, data.y_test, data.classes)
     sr['fit_seconds'] = fit_s
+    firmware = _firmware_scores(ovr, data.X_test, regressor)
+    if firmware is not None:  # what the firmware classifier computes (each class's expression, bit-accurate)
+        fscores = np.full((len(data.X_test), len(data.classes)), -np.inf)
+        fscores[:, ovr.classes_.astype(int)] = firmware
+        sr.update({f'firmware_{k}': v for k, v in classification_metrics(fscores, data.y_test, data.classes).items()})
     fronts = []
     for c, est in zip(ovr.classes_.astype(int), ovr.estimators_):
         name = data.classes[c]
         truth = (data.y_test == c).astype(int)
         for m in est.front_:
             m.metrics[f'auc_{name}'] = _auc(truth, m.expr.evaluate(data.X_test))
+            if m.precision is not None:
+                from costmodel.fxeval import evaluate_expressions
+
+                q = evaluate_expressions([m.expr], data.X_test, m.precision, regressor.luts or ())[:, 0]
+                m.metrics[f'firmware_auc_{name}'] = _auc(truth, q)
+                # the member's own one-vs-rest decision (this class where its output is positive)
+                m.metrics['firmware_accuracy'] = float(np.mean((q > 0) == (truth == 1)))
         est.front_.metadata['class'] = name
         fronts.append(est.front_)
     return {

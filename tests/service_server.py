@@ -49,13 +49,21 @@ class ServerProcess:
         return self.log_path.read_text(errors='replace')[-5000:] if self.log_path.exists() else ''
 
     def children(self) -> list[int]:
-        """Process ids of the server's children (its job workers)."""
+        """Process ids of the server's job workers (its children spawned by multiprocessing, less the
+        resource tracker)."""
         out = []
         for task in Path(f'/proc/{self.proc.pid}/task').glob('*'):
             try:
-                out += [int(p) for p in (task / 'children').read_text().split()]
+                pids = [int(p) for p in (task / 'children').read_text().split()]
             except OSError:
-                pass
+                continue
+            for pid in pids:
+                try:
+                    cmd = Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ')
+                except OSError:
+                    continue
+                if b'spawn_main' in cmd and b'resource_tracker' not in cmd:
+                    out.append(pid)
         return out
 
     def kill(self) -> None:

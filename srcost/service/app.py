@@ -33,6 +33,7 @@ from .predictor import ModelKey, Predictor
 from .schemas import Health, JobCreated, JobRequest, JobStatus, PredictRequest, PredictResponse
 
 API_VERSION = 'v1'
+NO_TELEMETRY = {'tracing': False, 'metrics': False, 'logs': False, 'operation_spans': False}
 
 
 @dataclass
@@ -58,7 +59,9 @@ def _version() -> str:
 
 
 def create_app(svc: Service) -> FastAPI:
-    app = FastAPI(title='srcost', version=_version(), description=(
+    # FastAPI's own OpenTelemetry hooks are off: with no provider they trace nothing, and their checks cost
+    # every request a few environment lookups
+    app = FastAPI(title='srcost', version=_version(), telemetry=NO_TELEMETRY, description=(
         'Hardware cost models and profiling for symbolic regression on FPGAs, as a service: predictions, '
         'operator costs (PySR format included), the fitted models, and synth/profile/validate/search jobs. '
         'Send `Authorization: Bearer <token>` (`srcost token create NAME`).'))
@@ -162,8 +165,9 @@ def create_app(svc: Service) -> FastAPI:
             designs = svc.predictor.designs(req)
         else:  # a large request is parsed off the event loop
             designs = await run_in_threadpool(svc.predictor.designs, req)
-        rows, lm = await asyncio.wrap_future(svc.predictor.submit(ModelKey(req.model, req.backend, req.part), designs))
-        return JSONResponse(svc.predictor.response(req, designs, rows, lm).model_dump())
+        rows, lm = await asyncio.wrap_future(svc.predictor.submit(ModelKey(req.model, req.backend, req.part),
+                                                                  [pd.design for pd in designs]))
+        return JSONResponse(svc.predictor.response(req, designs, rows, lm))
 
     @app.post('/v1/jobs', response_model=JobCreated, status_code=201, tags=['jobs'])
     async def submit(req: JobRequest, p: Principal = Depends(writer)):
@@ -202,10 +206,11 @@ def create_app(svc: Service) -> FastAPI:
     @app.delete('/v1/jobs/{job_id}', tags=['jobs'])
     async def cancel(job_id: str, p: Principal = Depends(writer)):
         """Cancel a queued or running job (its running tasks are stopped)."""
-        state = await asyncio.wrap_future(svc.jobs.cancel(job_id, p.name))
-        if state is None:
+        got = await asyncio.wrap_future(svc.jobs.cancel(job_id, p.name))
+        if got is None:
             raise HTTPException(404, f'no job {job_id}')
-        if state != 'cancelled':
+        state, cancelled = got
+        if not cancelled:
             raise HTTPException(409, f'job {job_id} is already {state}; nothing to cancel')
         return {'id': job_id, 'state': state}
 

@@ -2,7 +2,7 @@
 
 A token is 256 random bits (``secrets.token_urlsafe``), shown once when it is created; the store keeps only
 its SHA-256. (A slow password hash buys nothing here: nobody can guess 256 random bits, so the digest of a
-stolen store does not lead back to a token.) A request names its token as ``Authorization: Bearer <token>``;
+stolen store does not lead back to a token.) A request names its token as ``Authorization: Bearer <token>`` (a revoked token is refused within a second);
 a read-only token may predict and read operator costs and models, a full one may also submit and cancel jobs.
 """
 
@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
 from hls_gen.errors import SrcostError
@@ -56,13 +57,16 @@ def revoke_token(store: CalibrationStore, name: str) -> None:
 
 
 class Authenticator:
-    """Checks a request's ``Authorization`` header against the store's tokens (looked up on every request, so a
-    revoked token stops working at once)."""
+    """Checks a request's ``Authorization`` header against the store's tokens. An answer of the store is kept
+    for ``ttl_s`` seconds (a lookup per request would cost the store a query, and the predictor the GIL), so
+    a revoked token stops working within that time."""
 
-    def __init__(self, store: CalibrationStore, lock: threading.Lock, enabled: bool = True):
+    def __init__(self, store: CalibrationStore, lock: threading.Lock, enabled: bool = True, ttl_s: float = 1.0):
         self.store = store
         self.lock = lock
         self.enabled = enabled
+        self.ttl_s = ttl_s
+        self._seen: dict[str, tuple[float, Principal | None]] = {}
 
     def principal(self, authorization: str | None) -> Principal | None:
         """The token's principal, or None when the header is missing, malformed or names no token."""
@@ -74,8 +78,14 @@ class Authenticator:
         if scheme.lower() != 'bearer' or not token.strip():
             return None
         digest = token_hash(token.strip())
+        now = time.monotonic()
+        hit = self._seen.get(digest)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
         with self.lock:
             rec = self.store.token_by_hash(digest)
-        if rec is None or not secrets.compare_digest(rec.token_hash, digest):
-            return None
-        return Principal(rec.name, rec.read_only)
+        p = None if rec is None or not secrets.compare_digest(rec.token_hash, digest) else Principal(rec.name, rec.read_only)
+        if len(self._seen) > 10_000:  # a flood of wrong tokens cannot grow it without bound
+            self._seen.clear()
+        self._seen[digest] = (now, p)
+        return p

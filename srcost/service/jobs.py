@@ -342,7 +342,7 @@ class _Active:
 
 class JobManager:
     """The dispatcher thread and its pool. ``notify`` after storing a new job; ``cancel`` returns a future of
-    the job's state afterwards (None: no such job)."""
+    (the job's state afterwards, whether the call cancelled it), or None when there is no such job."""
 
     def __init__(self, config: ServiceConfig, predictor):
         self.config = config
@@ -507,12 +507,14 @@ class JobManager:
                   + (f': {_first_line(error)}' if error else ''))
         self.store.update_job(job_id, report_html=html, state=state, progress=1.0 if state == 'done' else a.runner.progress,
                               result=result, error=error, log=self._log_text(a), finished_at=now_utc())
+        _remove_empty_dirs(self.config.job_workdir / job_id)  # failed tasks keep their files (and logs)
 
-    def _cancel(self, job_id: str, by: str) -> str | None:
+    def _cancel(self, job_id: str, by: str) -> tuple[str, bool] | None:
+        """(the job's state, whether this cancelled it), or None when there is no such job."""
         a = self._active.pop(job_id, None)
         if a is None:
             rec = self.store.get_job(job_id)
-            return None if rec is None else rec.state
+            return None if rec is None else (rec.state, False)
         self._waiting = deque((j, t) for j, t in self._waiting if j != job_id)
         for pid in a.outstanding:
             self.pool.cancel(pid)
@@ -520,7 +522,19 @@ class JobManager:
         self._log(a, f'cancelled by {by}')
         self.store.update_job(job_id, state='cancelled', error=f'cancelled by {by}', log=self._log_text(a),
                               finished_at=now_utc())
-        return 'cancelled'
+        return 'cancelled', True
+
+
+def _remove_empty_dirs(root) -> None:
+    import os
+
+    if not root.is_dir():
+        return
+    for path, _dirs, _files in sorted(os.walk(root), key=lambda t: -len(t[0])):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
 
 
 def interrupt_running(store: CalibrationStore) -> list[str]:

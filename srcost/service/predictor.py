@@ -9,7 +9,7 @@ caches warm and needs no locks in the cost model.
 
 The models are those of ``costmodel.api.get_model`` with the server's store as the calibration. When the
 store's operator costs change (a profile job, or `srcost profile-ops` on the same store), the models are
-reloaded before the next batch, as a new `srcost predict` would load them.
+reloaded (the store is checked at most once a second), as a new `srcost predict` would load them.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from hls_gen import Design, Expression
 from hls_gen.errors import ExpressionError, SrcostError
 
 from .config import Limits
-from .limits import check_expressions
-from .schemas import DesignPrediction, PredictRequest, PredictResponse
+from .limits import LimitError, check_expression, check_expressions
+from .schemas import PredictRequest
 
 WARM_EXPRESSIONS = ('x0*x1 + sin(x2)', '2.5*x0 - exp(x1)', 'x0 + x1*x1 - 0.5', 'sin_lut(x0) + cos_lut(x1)*x2')
 TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
@@ -56,6 +56,14 @@ class LoadedModel:
     digest: str
 
 
+@dataclass(frozen=True)
+class ParsedDesign:
+    """A request's design and the exact text of its outputs (printing a sympy tree costs as much as costing it)."""
+
+    design: Design
+    texts: list[str]
+
+
 @dataclass
 class _Predict:
     key: ModelKey
@@ -70,15 +78,15 @@ class _Load:
 
 
 class DesignCache:
-    """The designs of recent requests by their text and options (least recently used ones go first). Errors
-    are remembered too, so a bad expression sent again is refused without parsing it again."""
+    """What ``build()`` made of recent requests' texts and options (least recently used ones go first).
+    Errors are remembered too, so a bad expression sent again is refused without parsing it again."""
 
     def __init__(self, capacity: int = 20_000):
         self.capacity = capacity
         self._items: OrderedDict[tuple, Design | SrcostError] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, build) -> Design:
+    def get(self, key: tuple, build):
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -108,6 +116,8 @@ class Predictor:
         self._thread = threading.Thread(target=self._loop, name='srcost-predictor', daemon=True)
         self._models: dict[ModelKey, LoadedModel] = {}
         self._version: tuple[int, int] | None = None
+        self._checked = -1e9
+        self.recheck_s = 1.0  # how often the store's operator costs are checked for changes
         self.batches = 0
         self.designs_costed = 0
 
@@ -129,21 +139,29 @@ class Predictor:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
-    def designs(self, req: PredictRequest) -> list[Design]:
+    def designs(self, req: PredictRequest) -> list[ParsedDesign]:
         """The designs of a request (limits checked, expressions parsed, never evaluated)."""
-        check_expressions(req.expressions, self.limits)
+        if len(req.expressions) > self.limits.max_expressions:
+            check_expressions(req.expressions, self.limits)  # raises, naming the limit
         common = (req.precision, tuple(req.luts), req.n_inputs, req.part, float(req.clock_period_ns))
         groups = [(t,) for t in req.expressions] if req.separate else [tuple(req.expressions)]
         out = []
         for i, texts in enumerate(groups):
             try:
-                out.append(self.cache.get((texts, *common), lambda texts=texts: Design.build(
-                    [Expression.parse(t) for t in texts], req.precision, req.luts, req.n_inputs, req.part,
-                    req.clock_period_ns)))
+                out.append(self.cache.get((texts, *common), lambda texts=texts, i=i: self._build(texts, req, i)))
+            except LimitError:
+                raise
             except ExpressionError as e:
                 where = f'expression {i}' if req.separate else 'the design'
                 raise type(e)(f'{where}: {e}') from None
         return out
+
+    def _build(self, texts: tuple[str, ...], req: PredictRequest, i: int) -> ParsedDesign:
+        for j, t in enumerate(texts):  # on the text, before any sympy object is built
+            check_expression(t, self.limits, i if req.separate else j)
+        d = Design.build([Expression.parse(t) for t in texts], req.precision, req.luts, req.n_inputs, req.part,
+                         req.clock_period_ns)
+        return ParsedDesign(d, [e.text for e in d.outputs])
 
     def submit(self, key: ModelKey, designs: list[Design]) -> Future:
         """A future of the prediction matrix rows (one list of ``TARGETS`` values per design) and the model."""
@@ -157,16 +175,16 @@ class Predictor:
         self._queue.put(item)
         return item.future
 
-    def response(self, req: PredictRequest, designs: list[Design], rows: list[list[float]], lm: LoadedModel) -> PredictResponse:
-        d0 = designs[0]
-        return PredictResponse(
-            model=lm.name, backend=req.backend, part=d0.part, precision=str(d0.precision),
-            clock_period_ns=d0.clock_period_ns, calibration_digest=lm.calibration_digest,
-            model_provenance=lm.provenance, note='the calibration has latency only: resources are not predicted'
-            if lm.latency_only else None,
-            designs=[DesignPrediction(expressions=[e.text for e in d.outputs], **dict(zip(TARGETS, map(_value, row))))
-                     for d, row in zip(designs, rows)],
-        )
+    def response(self, req: PredictRequest, designs: list[ParsedDesign], rows: list[list[float]], lm: LoadedModel) -> dict:
+        """The ``PredictResponse`` of a request, as the dict it serializes to."""
+        d0 = designs[0].design
+        return {
+            'model': lm.name, 'backend': req.backend, 'part': d0.part, 'precision': str(d0.precision),
+            'clock_period_ns': d0.clock_period_ns, 'calibration_digest': lm.calibration_digest,
+            'model_provenance': lm.provenance,
+            'note': 'the calibration has latency only: resources are not predicted' if lm.latency_only else None,
+            'designs': [{'expressions': pd.texts, **dict(zip(TARGETS, map(_value, row)))} for pd, row in zip(designs, rows)],
+        }
 
     # -- the predictor thread ------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -198,6 +216,10 @@ class Predictor:
             store.close()
 
     def _refresh(self, store) -> None:
+        now = time.monotonic()
+        if now - self._checked < self.recheck_s:
+            return
+        self._checked = now
         version = store.operator_costs_version()
         if version != self._version:
             if self._version is not None:
@@ -236,7 +258,7 @@ class Predictor:
             try:
                 lm = self._model(key)
                 designs = [d for it in items for d in it.designs]
-                P = lm.model.predict(designs)[list(TARGETS)].to_numpy()
+                P = predict_rows(lm.model, designs)
                 errors = dict(getattr(lm.model.extractor, 'errors', {}) or {})
             except Exception as e:  # noqa: BLE001 - every request of the group gets the error
                 for it in items:
@@ -254,6 +276,14 @@ class Predictor:
                 else:
                     it.future.set_result((P[start:stop].tolist(), lm))
                 start = stop
+
+
+def predict_rows(model, designs: list[Design]):
+    """``model.predict(designs)`` (what `srcost predict` calls) as a matrix with columns ``TARGETS``, without
+    its DataFrames: ``CostModel.predict`` is ``predict_features(features(designs))``, which every model
+    computes as ``predict_matrix`` of the feature matrix (tests/test_service.py checks the two are equal)."""
+    F = model.extractor.matrix(designs, model.calibration)
+    return model.predict_matrix(F)
 
 
 def _value(v: float) -> float | None:

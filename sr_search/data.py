@@ -1,14 +1,12 @@
 """Datasets: the hls4ml LHC jet-tagging high-level features, and generic regression tables.
 
-Jets: OpenML ``hls4ml_lhc_jets_hlf`` (16 features, classes g, q, t, w, z), fetched with scikit-learn's
-``fetch_openml`` and cached, or read from a local CSV/Parquet file in the same schema (the ``j_``
-prefixed names of the original HDF5 files and one-hot label columns are accepted too). The
-preprocessing is the one of the hls4ml tutorial and arXiv 2305.04099: labels encoded in sorted
-order, an 80/20 train/test split (``random_state=42``), then a ``StandardScaler`` fitted on the
-training part only.
-
-``data/jets_sample.csv`` is a SYNTHETIC stand-in with the same schema (class-dependent Gaussian
-features, made by ``sr_search/make_jets_sample.py``), for running offline. It is not jet data.
+Jets: OpenML ``hls4ml_lhc_jets_hlf`` (16 features, classes g, q, t, w, z) from a local CSV/Parquet copy
+in the same schema (the ``j_`` prefixed names of the original HDF5 files and one-hot label columns are
+accepted too), from OpenML's caches, or, where neither is found, the jet set srcost ships: the same
+features of Pythia 8 + FastJet jets (``data/jets_generated.parquet``, made by ``srcost jets generate``;
+see :mod:`sr_search.jets.sources` for the order). The preprocessing is the one of the hls4ml tutorial
+and arXiv 2305.04099: labels encoded in sorted order, an 80/20 train/test split (``random_state=42``),
+then a ``StandardScaler`` fitted on the training part only.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ JET_FEATURES: tuple[str, ...] = (
 )
 JET_CLASSES: tuple[str, ...] = ('g', 'q', 't', 'w', 'z')  # sorted: LabelEncoder order
 CLASS_COLUMN = 'class'
-SAMPLE_PATH = Path(__file__).resolve().parent.parent / 'data' / 'jets_sample.csv'
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / 'data' / 'jets_generated.parquet'  # the shipped generated set
 
 
 class DataError(SrcostError, ValueError):
@@ -256,7 +254,7 @@ def _fetch_openml(cache_dir):
         raise DataUnavailable(
             f'could not fetch the OpenML dataset {OPENML_NAME!r} ({type(e).__name__}: {e}). Without internet, pass '
             f'a local file in its schema: load_jets(path="jets.csv" or ".parquet") with columns '
-            f'{", ".join(JET_FEATURES)}, {CLASS_COLUMN}; or use the synthetic stand-in load_jets_sample().'
+            f'{", ".join(JET_FEATURES)}, {CLASS_COLUMN}; or use the shipped generated set, load_jets_sample().'
         ) from None
     frame = bunch.frame if bunch.frame is not None else bunch.data.assign(**{CLASS_COLUMN: bunch.target})
     if CLASS_COLUMN not in frame.columns:
@@ -272,25 +270,31 @@ def load_jets(
     random_state: int = 42,
     max_rows: int | None = None,
     standardize: bool = True,
+    source: str = 'auto',
+    verbose: bool = False,
 ) -> JetData:
     """The jet-tagging data, split and standardized as in the paper.
 
-    ``path``: a local CSV/Parquet file in the OpenML schema; None fetches OpenML
-    ``hls4ml_lhc_jets_hlf`` into ``cache_dir`` (sklearn's data home by default). ``max_rows``
+    ``path``: a local CSV/Parquet file in the OpenML schema. None: the file ``$SRCOST_JETS`` names, else
+    OpenML's caches (scikit-learn's under ``cache_dir`` or its data home, the ``openml`` package's), else the
+    shipped generated set; ``source='openml'`` downloads OpenML ``hls4ml_lhc_jets_hlf`` when no cache holds
+    it, ``source='generated'`` takes the shipped set. ``JetData.source`` and ``info['dataset']`` ('file',
+    'openml' or 'generated') say which was loaded; ``verbose`` also prints it on stderr. ``max_rows``
     draws a stratified random subset first (SR on all 830k jets is slow).
     """
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
+    from .jets.sources import locate
+
     if not 0.0 < float(test_size) < 1.0:
         raise ValueError(f'test_size must be between 0 and 1, got {test_size}')
-    if path is None:
-        frame = _fetch_openml(None if cache_dir is None else str(cache_dir))
-        source = f'openml:{OPENML_NAME}'
-    else:
-        path = Path(path)
-        frame = _read_frame(path)
-        source = str(path)
+    found = locate(path, source, cache_dir)
+    frame, source = found.frame, found.source
+    if verbose:
+        import sys
+
+        print(f'jets: {source}', file=sys.stderr, flush=True)
     features, labels = _normalise_jet_frame(frame, source)
     X = features.to_numpy(dtype=np.float64)
     y = np.searchsorted(np.asarray(JET_CLASSES), labels.astype(str))
@@ -313,14 +317,11 @@ def load_jets(
     return JetData(
         X_train, X_test, y_train.astype(int), y_test.astype(int), JET_CLASSES, JET_FEATURES, scaler, source,
         {'rows': int(len(y)), 'test_size': float(test_size), 'random_state': random_state,
-         'synthetic': source.endswith('jets_sample.csv')},
+         'dataset': found.kind, 'synthetic': False},
     )
 
 
 def load_jets_sample(**kwargs) -> JetData:
-    """The SYNTHETIC offline stand-in ``data/jets_sample.csv`` (not real jet data)."""
-    if not SAMPLE_PATH.exists():
-        raise DataUnavailable(
-            f'the synthetic sample {SAMPLE_PATH} is missing; regenerate it with python -m sr_search.make_jets_sample'
-        )
-    return load_jets(SAMPLE_PATH, **kwargs)
+    """The jet set srcost ships (``data/jets_generated.parquet``: Pythia 8 + FastJet jets with the OpenML
+    features; ``srcost jets info`` describes it), whatever OpenML copies exist."""
+    return load_jets(source='generated', **kwargs)

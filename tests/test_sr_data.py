@@ -1,11 +1,21 @@
-"""Datasets: jets from a local file in the OpenML schema, the synthetic sample, generic tables."""
+"""Datasets: jets from a local file in the OpenML schema, OpenML's caches or the shipped generated set; generic tables."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sr_search.data import JET_CLASSES, JET_FEATURES, SAMPLE_PATH, DataError, DataUnavailable, load_jets, load_jets_sample, load_table
-from sr_search.make_jets_sample import make_sample
+from sr_search.jets.dataset import read_generated
+
+
+@pytest.fixture
+def no_openml(monkeypatch, tmp_path):
+    """No $SRCOST_JETS, empty OpenML caches (scikit-learn's and the openml package's)."""
+    monkeypatch.delenv('SRCOST_JETS', raising=False)
+    monkeypatch.setenv('SCIKIT_LEARN_DATA', str(tmp_path / 'sklearn-home'))
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    return tmp_path
 
 
 def jets_frame(n=60, seed=0):
@@ -63,7 +73,7 @@ def test_missing_values_and_columns_are_named(tmp_path):
         load_jets(path)
 
 
-def test_openml_failure_is_a_clear_error(monkeypatch, tmp_path):
+def test_openml_failure_is_a_clear_error(monkeypatch, no_openml):
     import sklearn.datasets
 
     def offline(*args, **kwargs):
@@ -71,14 +81,14 @@ def test_openml_failure_is_a_clear_error(monkeypatch, tmp_path):
 
     monkeypatch.setattr(sklearn.datasets, 'fetch_openml', offline)
     with pytest.raises(DataUnavailable, match='pass a local file'):
-        load_jets(cache_dir=tmp_path)
+        load_jets(cache_dir=no_openml, source='openml')
+    assert load_jets(cache_dir=no_openml).info['dataset'] == 'generated'  # auto never downloads
 
 
-def test_openml_frame_is_used(monkeypatch):
+def _fake_openml(monkeypatch, df):
     import sklearn.datasets
     from sklearn.utils import Bunch
 
-    df = jets_frame(50)
     seen = {}
 
     def fake(**kwargs):
@@ -86,19 +96,63 @@ def test_openml_frame_is_used(monkeypatch):
         return Bunch(frame=df, data=df[list(JET_FEATURES)], target=df['class'])
 
     monkeypatch.setattr(sklearn.datasets, 'fetch_openml', fake)
-    d = load_jets(cache_dir='/tmp/cache-here')
-    assert seen['name'] == 'hls4ml_lhc_jets_hlf' and seen['data_home'] == '/tmp/cache-here'
-    assert d.source == 'openml:hls4ml_lhc_jets_hlf' and len(d.y_test) == 10
+    return seen
 
 
-def test_synthetic_sample_is_labelled_and_reproducible():
-    first = SAMPLE_PATH.read_text().splitlines()[0]
-    assert first.startswith('#') and 'SYNTHETIC' in first and 'NOT real jet data' in first
+def test_openml_frame_is_used(monkeypatch, no_openml):
+    seen = _fake_openml(monkeypatch, jets_frame(50))
+    d = load_jets(cache_dir=no_openml / 'cache-here', source='openml')
+    assert seen['name'] == 'hls4ml_lhc_jets_hlf' and seen['data_home'] == str(no_openml / 'cache-here')
+    assert d.source == 'openml:hls4ml_lhc_jets_hlf' and len(d.y_test) == 10 and d.info['dataset'] == 'openml'
+
+
+def test_load_jets_order_file_then_caches_then_the_generated_set(monkeypatch, no_openml, capsys):
+    # nothing there: the shipped generated set, and it says so
+    d = load_jets(max_rows=500, verbose=True)
+    assert d.info['dataset'] == 'generated' and d.source.startswith('generated:jets_generated.parquet')
+    assert 'no OpenML copy or cache found' in capsys.readouterr().err
+    # scikit-learn's cache holds the set: fetch_openml reads it from there
+    seen = _fake_openml(monkeypatch, jets_frame(40))
+    home = no_openml / 'sk'
+    lookup = home / 'openml/openml.org/api/v1/json/data/list/data_name/hls4ml_lhc_jets_hlf/limit/2/data_version/1.gz'
+    lookup.parent.mkdir(parents=True)
+    lookup.write_bytes(b'')
+    assert load_jets(cache_dir=home).info['dataset'] == 'openml' and seen['data_home'] == str(home)
+    # the openml package's cache (no scikit-learn cache under the default home)
+    pq = no_openml / 'xdg-cache/openml/org/openml/www/datasets/42468/dataset.pq'
+    pq.parent.mkdir(parents=True)
+    jets_frame(30).to_parquet(pq)
+    d = load_jets()
+    assert d.info['dataset'] == 'openml' and str(pq) in d.source and len(d.y_test) == 6
+    # $SRCOST_JETS wins over every cache; a path wins over $SRCOST_JETS
+    local = no_openml / 'local.csv'
+    jets_frame(25).to_csv(local, index=False)
+    monkeypatch.setenv('SRCOST_JETS', str(local))
+    d = load_jets()
+    assert d.info['dataset'] == 'file' and '$SRCOST_JETS' in d.source and len(d.y_test) == 5
+    other = no_openml / 'other.csv'
+    jets_frame(60).to_csv(other, index=False)
+    assert len(load_jets(other).y_test) == 12
+    monkeypatch.setenv('SRCOST_JETS', str(no_openml / 'missing.csv'))
+    with pytest.raises(DataUnavailable, match='not a file'):
+        load_jets()
+    monkeypatch.delenv('SRCOST_JETS')
+    with pytest.raises(DataError, match='unknown jet data source'):
+        load_jets(source='kaggle')
+
+
+def test_the_shipped_set_is_generated_jets_with_provenance():
+    df, prov = read_generated(SAMPLE_PATH)  # its checksum is the one the provenance records
+    assert list(df.columns) == [*JET_FEATURES, 'class']
+    counts = df['class'].astype(str).value_counts()
+    assert set(counts.index) == set(JET_CLASSES) and counts.min() >= 10_000 and len(df) >= 50_000
+    assert prov['rows'] == len(df) and prov['command'].startswith('srcost jets generate')
+    assert prov['versions']['pythia8mc'] == '8.317.2' and prov['versions']['fastjet'] == '3.5.2.0'
+    assert SAMPLE_PATH.stat().st_size <= 15 * 2**20
     d = load_jets_sample(max_rows=500)
-    assert d.X_train.shape == (400, 16) and d.info['synthetic']
-    pd.testing.assert_frame_equal(make_sample(100), make_sample(100))
-    full = pd.read_csv(SAMPLE_PATH, comment='#')
-    assert list(full.columns) == [*JET_FEATURES, 'class'] and len(full) == 2000
+    assert d.X_train.shape == (400, 16) and d.info['dataset'] == 'generated' and not d.info['synthetic']
+    med = df.groupby('class', observed=True)['mass_mmdt'].median()
+    assert 65 <= med['w'] <= 95 and 75 <= med['z'] <= 105 and 140 <= med['t'] <= 200
 
 
 def test_load_table_formats_and_nan_checks(tmp_path):

@@ -1,4 +1,4 @@
-"""Classification by one-vs-rest SR, its metrics and the MLP baseline (on the synthetic sample)."""
+"""Classification by one-vs-rest SR, its metrics and the MLP baseline (on the shipped generated jets)."""
 
 import numpy as np
 import pytest
@@ -25,7 +25,7 @@ def test_one_vs_rest_on_the_jet_sample():
     assert result['classes'] == ['g', 'q', 't', 'w', 'z']
     assert len(result['expressions']) == 5 and len(result['fronts']) == 5
     sr, mlp = result['sr'], result['mlp']
-    assert 0.2 < sr['accuracy'] <= 1.0  # better than chance (0.2) on this easy synthetic data
+    assert 0.2 < sr['accuracy'] <= 1.0  # better than chance (0.2)
     assert {f'auc_{c}' for c in 'gqtwz'} <= set(sr) and {f'auc_{c}' for c in 'gqtwz'} <= set(mlp)
     assert mlp['hidden_layer_sizes'] == [64, 32, 32] and mlp['accuracy'] > 0.2
     for name, front in zip('gqtwz', result['fronts']):

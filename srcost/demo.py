@@ -3,7 +3,8 @@
 1. profile a few operators on the open backend into the calibration store (``--db``, else ``$SRCOST_DB``,
    else ``<out>/calibration.db``);
 2. load the shipped open-backend cost model, with the calibration of that same store;
-3. search the built-in (synthetic) jet sample, one expression per class, against predicted latency;
+3. search the shipped jet set (Pythia 8 + FastJet jets, ``srcost jets info``), one expression per class, against
+   predicted latency;
 4. build classifier designs from the fronts (the k-th member of every class front), synthesize them on the
    open backend, emulate them bit-accurately on the test split, compare predicted with actual cost;
 5. record the validated designs in the store as training data and write ``<out>/report.html`` (+ JSON).
@@ -96,8 +97,9 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
     model = get_model('auto', 'open', db=db)  # the store just profiled, whatever $SRCOST_DB says
     _say(f'    model: {type(model).__name__}')
 
-    _say(f'3/5 searching the built-in jet sample (synthetic stand-in), {budget_seconds:g} s per class, objective latency')
+    _say(f'3/5 searching the shipped jet set (Pythia 8 + FastJet), {budget_seconds:g} s per class, objective latency')
     jets = load_jets_sample()
+    _say(f'    data: {jets.source}; {len(jets.y_train)} training, {len(jets.y_test)} test jets')
     reg = CostAwareRegressor(binary_operators=['+', '-', '*'], unary_operators=['sin_lut', 'square'], maxsize=15,
                              generations=100000, budget_seconds=budget_seconds, random_state=0, objective='latency',
                              precision=PRECISION, backend='open', luts=list(LUTS))
@@ -137,6 +139,6 @@ def run_demo(out: Path, budget_seconds: float = 8.0, n_designs: int = 4, jobs: i
     from .commands.validate import calibration_frame
 
     cal = calibration_frame(None, db, 'open')
-    html, js = write_report(run, out / 'report.html', calibration=cal, title='srcost demo: jet-tagging sample (synthetic)')
+    html, js = write_report(run, out / 'report.html', calibration=cal, title='srcost demo: jet tagging (generated jets)')
     return DemoResult(html, js, db, len(designs), time.monotonic() - t0, profile=summary.to_dict(),
                       sr_accuracy=res['sr']['accuracy'], mlp_accuracy=res['mlp']['accuracy'])

@@ -92,7 +92,6 @@ def load_data(path: Path, targets: Sequence[str]):
     """(X, y or None, feature names) from a CSV: features are the columns x0, x1, ... if present, else every
     column that is not a target, in file order."""
     import numpy as np
-    import pandas as pd
 
     if not path.is_file():
         raise typer.BadParameter(f'no data file at {path}')
@@ -240,11 +239,10 @@ def register(app: typer.Typer) -> None:
         """Synthesize and emulate designs; compare actual cost with the cost model and fixed point with float."""
         with cli_errors():
             from hls_gen import Design
+            from hls_gen.backends import BACKENDS
 
             from ..report import report_data, write_report
             from ..validation import validate as run_validation
-
-            from hls_gen.backends import BACKENDS
 
             if backend not in BACKENDS:
                 raise typer.BadParameter(f'unknown backend {backend!r}; choose one of {", ".join(BACKENDS)}')

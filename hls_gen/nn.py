@@ -39,7 +39,7 @@ class DenseNetwork:
     name: str = 'nn'
 
     @classmethod
-    def build(cls, weights, biases, precision: 'str | Precision' = 'ap_fixed<16,6>', *, part: str = DEFAULT_PART,
+    def build(cls, weights, biases, precision: str | Precision = 'ap_fixed<16,6>', *, part: str = DEFAULT_PART,
               clock_period_ns: float = DEFAULT_CLOCK_NS, name: str = 'nn') -> DenseNetwork:
         """Validate the shapes and round every weight and bias to the precision (its rounding and overflow)."""
         prec = Precision.parse(precision)
@@ -63,7 +63,7 @@ class DenseNetwork:
         return cls(ws, bs, prec, part, float(clock_period_ns), name)
 
     @classmethod
-    def from_sklearn(cls, mlp, precision: 'str | Precision' = 'ap_fixed<16,6>', **kwargs) -> DenseNetwork:
+    def from_sklearn(cls, mlp, precision: str | Precision = 'ap_fixed<16,6>', **kwargs) -> DenseNetwork:
         """From a fitted ``sklearn.neural_network.MLPClassifier``/``MLPRegressor`` with ReLU hidden layers."""
         if getattr(mlp, 'activation', 'relu') != 'relu':
             raise ExpressionError(f'only ReLU hidden layers are supported, the network uses {mlp.activation!r}')

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fuzz_corpus import (
+    NESTING,
+    assert_no_canary,
+    canary_payloads,
+    expression_text,
+    fuzz_settings,
+    lut_text,
+    nested,
+    precision_text,
+    refused_or_ok,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz_corpus import (
-    NESTING, assert_no_canary, canary_payloads, expression_text, fuzz_settings, lut_text, nested, precision_text,
-    refused_or_ok,
-)
 from hls_gen import Design, Expression, LutSpec, Precision
 from hls_gen.design import MAX_OUTPUTS
 from hls_gen.expression import MAX_CONSTANT, MAX_INPUTS

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_corpus import assert_no_canary, calibration_file, data_file, front_file, fuzz_settings, refused_or_ok
 from hypothesis import given
 
-from fuzz_corpus import assert_no_canary, calibration_file, data_file, front_file, fuzz_settings, refused_or_ok
 from hls_gen.errors import SrcostError
 from hls_gen.expression import MAX_INPUTS
 from profiler.calibration_io import import_calibration

@@ -30,7 +30,7 @@ class Located:
     kind: str  # 'file', 'openml' or 'generated'
 
 
-def sklearn_cache_has_openml(cache_dir: 'str | Path | None') -> bool:
+def sklearn_cache_has_openml(cache_dir: str | Path | None) -> bool:
     """Whether scikit-learn's OpenML cache holds the data set's lookup (what fetch_openml reads first)."""
     from sklearn.datasets import get_data_home
 
@@ -58,7 +58,7 @@ def _read_arff(path: Path):
     return pd.DataFrame(data)
 
 
-def locate(path: 'str | Path | None', source: str, cache_dir: 'str | Path | None') -> Located:
+def locate(path: str | Path | None, source: str, cache_dir: str | Path | None) -> Located:
     from ..data import DataError, DataUnavailable, _fetch_openml, _read_frame
 
     if source not in SOURCES:

@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from _common import PROBLEMS, problem_data
 
 LEVELS = (0.9, 0.99, 0.999)

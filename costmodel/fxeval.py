@@ -25,6 +25,7 @@ open backend checks against its RTL at every synthesis); tests/test_fxeval.py co
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,8 +51,10 @@ _SIGN_ABS = {dag.OP_CODE['sqrt_abs']: 'sqrt', dag.OP_CODE['log_abs']: 'log', dag
 
 
 # -- da4ml's interval arithmetic (as costmodel.fixedpoint.Datapath, without its cost accounting) ------------
-# An interval is (lo, hi, step); a constant has lo == hi and step 2**-const_f.
+# An interval is (lo, hi, step); a constant has lo == hi and step 2**-const_f. The costlier steps are memoized (a
+# search asks for the same input ranges times the same constants again and again).
 
+@functools.lru_cache(maxsize=1 << 16)
 def _const(c: float) -> tuple[float, float, float]:
     return (c, c, 2.0 ** -const_f(c))
 
@@ -97,6 +100,7 @@ def _scale(a, p: float):
     return (lo, hi, a[2] * abs(p))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _mul_const(a, c: float):
     if c == 0:
         return _const(0.0)
@@ -160,6 +164,7 @@ def _min_of(a, c: float):
     return (min(a[0], c), min(a[1], c), min(a[2], _const(c)[2]))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _quantize(a, k: int, i: int, f: int, over: str, rnd: str):
     """da4ml ``FixedVariable.quantize`` on an interval (WRAP, SAT, SAT_SYM; TRN, RND)."""
     if k + i + f <= 0:
@@ -264,7 +269,7 @@ def run_programs(ins, args, starts, pool, Xm, fmt, out):
             continue
         for j in range(s0, s1):
             q = j - s0
-            code, a0, arg0, narg, F = ins[j, 0], ins[j, 1], ins[j, 2], ins[j, 3], ins[j, 4]
+            code, a0, arg0, narg = ins[j, 0], ins[j, 1], ins[j, 2], ins[j, 3]
             v0, v1, v2, v3 = ins[j, 5], ins[j, 6], ins[j, 7], ins[j, 8]
             dst = regs[q]
             if code == I_VAR:
@@ -375,7 +380,7 @@ class FixedPointEvaluator:
         >>> ev.evaluate(Postfix.from_expressions([Expression.parse('x0*x1 + 0.3')]), X)   # doctest: +SKIP
     """
 
-    def __init__(self, precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = ()):
+    def __init__(self, precision: str | Precision = 'ap_fixed<16,6>', luts: Sequence[str | LutSpec] = ()):
         p = self.precision = Precision.parse(precision)
         self.over = {'AP_WRAP': 'WRAP', 'AP_SAT': 'SAT', 'AP_SAT_SYM': 'SAT_SYM'}.get(p.overflow)
         self.rnd = {'AP_TRN': 'TRN', 'AP_RND': 'RND'}.get(p.rounding)
@@ -463,7 +468,6 @@ class FixedPointEvaluator:
             raise ExpressionError('empty expression')
         op, param, const, nkids = batch.op, batch.param, batch.const, batch.nkids
         stack: list[tuple[int, tuple, int]] = []  # (register, static interval, fractional bits)
-        fp = self.fp
         for j in range(o0, o1):
             code = int(op[j])
             nk = int(nkids[j])
@@ -669,8 +673,8 @@ class FixedPointEvaluator:
         return self.run(self.compile(batch), self.input_mantissas(X))
 
 
-def evaluate_expressions(exprs: Sequence, X: np.ndarray, precision: 'str | Precision' = 'ap_fixed<16,6>',
-                         luts: Sequence['str | LutSpec'] = ()) -> np.ndarray:
+def evaluate_expressions(exprs: Sequence, X: np.ndarray, precision: str | Precision = 'ap_fixed<16,6>',
+                         luts: Sequence[str | LutSpec] = ()) -> np.ndarray:
     """Firmware outputs (n_rows, n_expressions) of ``hls_gen.Expression`` objects (the outputs of one design), as
     ``hls_gen.emulate(design, X, 'trace')`` returns them; raises ``ExpressionError`` for one that cannot be
     computed."""

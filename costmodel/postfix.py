@@ -60,7 +60,7 @@ class Postfix:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def take(self, idx: Sequence[int]) -> 'Postfix':
+    def take(self, idx: Sequence[int]) -> Postfix:
         """The expressions at ``idx``, as a new batch."""
         parts = [np.arange(self.offsets[i], self.offsets[i + 1]) for i in idx]
         sel = np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -68,7 +68,7 @@ class Postfix:
         return Postfix(self.op[sel], self.param[sel], self.const[sel], self.nkids[sel], np.concatenate(([0], np.cumsum(lengths))))
 
     @classmethod
-    def from_expressions(cls, exprs: Sequence) -> 'Postfix':
+    def from_expressions(cls, exprs: Sequence) -> Postfix:
         """The postfix form of ``Expression`` (or validated sympy) objects."""
         t = dag.NodeTable()
         op: list[int] = []

@@ -88,7 +88,7 @@ class Objective:
         return self.name
 
 
-def resolve_objective(objective: 'str | Mapping[str, float] | Objective') -> Objective:
+def resolve_objective(objective: str | Mapping[str, float] | Objective) -> Objective:
     """Validate an objective given as a name or a ``{target: weight}`` dict."""
     if isinstance(objective, Objective):
         return objective
@@ -164,7 +164,7 @@ def _lazy_costmodel(precision: str | None, backend: str | None) -> CostFn:
 _TARGET_ALIASES = {'latency_cycles': 'latency'}
 
 
-def _target_table(result: object, n: int, objective: Objective) -> 'np.ndarray | dict[str, np.ndarray]':
+def _target_table(result: object, n: int, objective: Objective) -> np.ndarray | dict[str, np.ndarray]:
     """Normalise a cost function's answer: a 1-D objective array, or {target: array(n)}."""
     try:
         import pandas as pd
@@ -214,7 +214,7 @@ class CostEvaluator:
 
     def __init__(
         self,
-        objective: 'str | Mapping[str, float] | Objective' = 'complexity',
+        objective: str | Mapping[str, float] | Objective = 'complexity',
         *,
         cost_fn: CostFn | None = None,
         precision: str | None = None,

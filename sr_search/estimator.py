@@ -100,7 +100,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
         random_state: int | None = None,
         precision: str = 'ap_fixed<16,6>',
         backend: str = 'open',
-        objective: 'str | Mapping[str, float]' = 'complexity',
+        objective: str | Mapping[str, float] = 'complexity',
         engine: str = 'operon',
         cost_fn: Callable | None = None,
         operator_costs: Mapping[str, float] | None = None,
@@ -326,7 +326,7 @@ class CostAwareRegressor(RegressorMixin, BaseEstimator):
                 stats['cost_report'] = str(e)
             else:
                 exprs = [m.expr for m in front]
-                for m, (value, breakdown) in zip(front, cost.evaluate(exprs)):
+                for m, (_, breakdown) in zip(front, cost.evaluate(exprs)):
                     m.cost.update(breakdown)
         return front, stats
 

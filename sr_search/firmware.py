@@ -292,7 +292,7 @@ class DataRangeError(SrcostError, ValueError):
     """The data does not fit the precision the firmware would read it in."""
 
 
-def check_range(X: np.ndarray, precision: 'str | Precision', names=None) -> None:
+def check_range(X: np.ndarray, precision: str | Precision, names=None) -> None:
     """Raise ``DataRangeError`` naming the first column whose values the precision cannot hold (the firmware's
     inputs would wrap or saturate: its loss would say nothing about the data)."""
     p = Precision.parse(precision)

@@ -51,7 +51,7 @@ class _ExactPrinter(StrPrinter):
         return repr(float(expr))
 
 
-def expression_to_text(expr: 'sympy.Expr | Expression') -> str:
+def expression_to_text(expr: sympy.Expr | Expression) -> str:
     """PySR/sympy-syntax text of an expression whose constants read back bit-exactly (as float64)."""
     if isinstance(expr, Expression):
         expr = expr.sympy_expr
@@ -172,7 +172,7 @@ class ParetoFront:
         return list(keys)
 
     # -- fronts ------------------------------------------------------------------------------
-    def nondominated(self, cost_key: str | None = None) -> 'ParetoFront':
+    def nondominated(self, cost_key: str | None = None) -> ParetoFront:
         """Members not dominated in (loss, cost), where cost is ``cost_key`` (default: the objective
         when every member has one, else the complexity). Exact duplicates keep the first."""
         key = cost_key or ('objective' if self.members and all(m.objective is not None for m in self.members) else 'complexity')
@@ -266,8 +266,8 @@ class ParetoFront:
         for m in self.members:
             row = {'expression': m.expression, 'precision': m.precision, 'loss': m.loss, 'complexity': m.complexity,
                    'objective': m.objective}
-            row.update({k: v for k, v in m.metrics.items()})
-            row.update({k: v for k, v in m.cost.items()})
+            row.update(m.metrics)
+            row.update(m.cost)
             rows.append(row)
         return rows
 
@@ -280,7 +280,7 @@ class ParetoFront:
 
     @classmethod
     def from_records(cls, rows: Iterable[Mapping], metadata: Mapping | None = None,
-                     cost_names: Iterable[str] = COST_COLUMNS) -> 'ParetoFront':
+                     cost_names: Iterable[str] = COST_COLUMNS) -> ParetoFront:
         cost_names = set(cost_names)
         members = []
         for i, row in enumerate(rows):
@@ -323,7 +323,7 @@ class ParetoFront:
         return json.dumps(doc, indent=1, default=_json_default)
 
     @classmethod
-    def from_json(cls, text: str) -> 'ParetoFront':
+    def from_json(cls, text: str) -> ParetoFront:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
@@ -338,7 +338,7 @@ class ParetoFront:
             raise FrontFormatError(f'malformed member: {e}') from None
         return cls(members, doc.get('metadata') or {})
 
-    def save(self, path: 'str | Path') -> Path:
+    def save(self, path: str | Path) -> Path:
         """Write ``.json`` (everything) or ``.csv`` (a plain CSV, one row per member, as PySR's
         ``hall_of_fame.csv``; its metadata in ``<name>.meta.json`` beside it)."""
         path = Path(path)
@@ -356,7 +356,7 @@ class ParetoFront:
         return path
 
     @classmethod
-    def load(cls, path: 'str | Path') -> 'ParetoFront':
+    def load(cls, path: str | Path) -> ParetoFront:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f'no front file at {path}')

@@ -113,7 +113,7 @@ def node_keys(nodes) -> list[tuple]:
 
 
 def tree_to_sympy(tree, variable_index: Mapping[int, int], lut: Mapping[str, str] | None = None,
-                  memo: 'dict[tuple, sympy.Expr] | None' = None, keys: 'Sequence[tuple] | None' = None) -> sympy.Expr:
+                  memo: dict[tuple, sympy.Expr] | None = None, keys: Sequence[tuple] | None = None) -> sympy.Expr:
     """Convert a pyoperon Tree to sympy exactly, by walking its nodes (never via the infix string).
 
     ``variable_index`` maps a variable node's hash to its column index (``x<i>``). ``lut`` maps a math
@@ -515,7 +515,7 @@ def run_operon(
     gp = op.NSGA2Algorithm(config, problem, tree_init, coeff_init, generator, reinserter, sorter)
     rng = op.RandomGenerator(np.uint64(seed))
 
-    def on_generation() -> None:
+    def on_generation(gp=gp) -> None:  # gp bound now: the name is deleted at the end
         if s.progress is not None:
             s.progress({'generation': gp.Generation, 'evaluations': evaluations[0], 'elapsed_s': time.perf_counter() - t0})
 
@@ -581,7 +581,7 @@ def _version(op) -> str:
         return 'unknown'
 
 
-def _front_members(individuals, to_expr, X, y, loss: str, cost, firmware: 'OperonSettings | None' = None
+def _front_members(individuals, to_expr, X, y, loss: str, cost, firmware: OperonSettings | None = None
                    ) -> tuple[list[FrontMember], int]:
     """The final front from the exported expressions: cost from ``cost.evaluate`` (what ``srcost predict`` says),
     float R2 and, with ``firmware`` settings, the loss and R2 of the bit-accurate firmware on every row."""
@@ -680,7 +680,7 @@ class _FirmwareScorer:
     """(firmware loss, cost) of operon trees, with no sympy: tree -> canonical postfix (``sr_search.firmware``) ->
     the compiled fixed-point evaluator on a fixed subsample of the rows, and the cost objective on the postfix."""
 
-    def __init__(self, X, y, s: 'OperonSettings', var_index, lut, cost, seed: int):
+    def __init__(self, X, y, s: OperonSettings, var_index, lut, cost, seed: int):
         from costmodel.fxeval import FixedPointEvaluator
 
         from . import firmware

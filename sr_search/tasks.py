@@ -112,7 +112,7 @@ def baseline_mlp(
     return out
 
 
-def _firmware_scores(ovr: 'OneVsRestSR', X: np.ndarray, regressor: CostAwareRegressor) -> np.ndarray | None:
+def _firmware_scores(ovr: OneVsRestSR, X: np.ndarray, regressor: CostAwareRegressor) -> np.ndarray | None:
     """(n, classes) outputs of the selected expressions as firmware, where every one has a precision."""
     from costmodel.fxeval import evaluate_expressions
 

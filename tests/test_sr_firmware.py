@@ -94,8 +94,8 @@ def test_precisions_give_one_front_whose_members_say_their_precision(tmp_path):
     assert precs <= {'ap_fixed<10,5>', 'ap_fixed<16,6>'} and precs
     assert set(reg.stats_['per_precision']) == {'ap_fixed<10,5>', 'ap_fixed<16,6>'}
     pts = [(m.objective, m.loss) for m in reg.front_]
-    for i, (c, l) in enumerate(pts):  # nondominated across precisions
-        assert not any(c2 <= c and l2 <= l and (c2 < c or l2 < l) for j, (c2, l2) in enumerate(pts) if j != i)
+    for i, (c, loss) in enumerate(pts):  # nondominated across precisions
+        assert not any(c2 <= c and l2 <= loss and (c2 < c or l2 < loss) for j, (c2, l2) in enumerate(pts) if j != i)
     # a plain CSV: pandas and csv read it with no options; the metadata sits beside it
     path = reg.front_.save(tmp_path / 'front.csv')
     df = pd.read_csv(path)

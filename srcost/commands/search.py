@@ -77,9 +77,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Search expressions trading accuracy against predicted hardware cost; write the Pareto front."""
         with cli_errors():
-            from sr_search.estimator import CostAwareRegressor
-
             from hls_gen import Precision
+            from sr_search.estimator import CostAwareRegressor
 
             kind = task or ('jets-sample' if data in ('jets-sample', 'jets') else 'regression')
             if kind not in TASKS:

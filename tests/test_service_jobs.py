@@ -144,3 +144,64 @@ def test_profile_and_validate_jobs_write_the_store_and_the_report(tmp_path, stor
     finally:
         srv.stop()
     assert not (db.parent / 'cal-serve-work' / prof).exists()  # a job that went well leaves no files
+
+
+def test_jobs_run_on_a_dask_cluster_with_scheduler(tmp_path, store_and_token):
+    import socket
+    import subprocess
+    import sys
+
+    from service_server import free_port
+
+    db, token = store_and_token
+    port = free_port()
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sched = subprocess.Popen([sys.executable, '-m', 'distributed.cli.dask_scheduler', '--host', '127.0.0.1', '--port',
+                              str(port), '--no-dashboard'], **quiet)
+    worker = srv = None
+    try:
+        def listening():
+            with socket.socket() as s:
+                return s.connect_ex(('127.0.0.1', port)) == 0
+
+        _until(listening, 120, 'the Dask scheduler')
+        worker = subprocess.Popen([sys.executable, '-m', 'distributed.cli.dask_worker', f'tcp://127.0.0.1:{port}',
+                                   '--nthreads', '1', '--no-dashboard'], **quiet)
+        srv = ServerProcess(db, tmp_path / 'server.log', '--scheduler', f'tcp://127.0.0.1:{port}').start()
+        with Client(srv.url, token) as c:
+            assert c.health()['executor'].startswith(f'dask tcp://127.0.0.1:{port}')
+            j = c.wait(c.submit('synth', expressions=['x0*x1', 'x0 + x1'], separate=True, **FAST), timeout_s=900)
+        assert j.state == 'done', j
+        assert [d['result']['dsp'] for d in j.result['designs']] == [1, 0]
+    finally:
+        for p in (srv,):
+            if p is not None:
+                p.stop()
+        for p in (worker, sched):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=60)
+
+
+def test_a_search_job_returns_its_front(tmp_path, store_and_token):
+    import numpy as np
+
+    db, token = store_and_token
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (300, 3))
+    y = 2.5 * X[:, 0] * X[:, 1] + np.sin(X[:, 2])
+    csv = 'x0,x1,x2,y\n' + '\n'.join(','.join(f'{v:.6g}' for v in row) for row in np.column_stack([X, y]))
+    srv = ServerProcess(db, tmp_path / 'server.log').start()
+    try:
+        with Client(srv.url, token) as c:
+            with pytest.raises(Exception) as e:
+                c.submit('search', data_csv=csv, target='z', budget_seconds=3)
+            assert getattr(e.value, 'status', None) == 422 and 'column(s) z not in data_csv' in str(e.value)
+            j = c.wait(c.submit('search', data_csv=csv, target='y', budget_seconds=3, generations=30), timeout_s=900)
+    finally:
+        srv.stop()
+    assert j.state == 'done', j
+    (front,) = j.result['fronts']
+    assert front['members'] and j.result['summary']['task'] == 'regression'
+    assert j.result['summary']['members'] == len(front['members'])
+    assert 'data_csv' in j.spec and j.spec['data_csv'].startswith('<')  # the table is not echoed back

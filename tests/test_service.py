@@ -150,6 +150,21 @@ def test_a_search_downloads_the_model_once_and_predicts_locally_as_the_server(se
     assert any(m['backend'] == 'open' and m['digest'] == info['digest'] for m in models)
 
 
+def test_vivado_hls_predictions_and_model_equal_the_librarys(server, shared_dir):
+    from costmodel.api import clear_cache, get_model
+
+    designs = [Design.build(['x0*x1 + sin(x2)']), Design.build(['exp(x0) - x1/x2', 'x0*x0'], 'ap_fixed<18,8>')]
+    with Client(server.url, server.tokens['ro']) as c:
+        served = [c.predict([e.text for e in d.outputs], precision=str(d.precision), backend='vivado_hls').designs[0]
+                  for d in designs]
+        local = c.cost_model('vivado_hls').predict(designs)[list(TARGETS)].to_numpy().tolist()
+    clear_cache()
+    lib = get_model('auto', 'vivado_hls', DEFAULT_PART, str(server.db)).predict(designs)[list(TARGETS)].to_numpy().tolist()
+    for p, lo, li in zip(served, local, lib):
+        assert _same([getattr(p, k) for k in TARGETS], li) and _same([getattr(p, k) for k in TARGETS], lo)
+    assert served[0].lut is None and served[0].latency_cycles >= 1  # the published calibration is latency only
+
+
 EVIL = [
     "__import__('os').system('touch {marker}')",
     "open('{marker}', 'w')",
@@ -278,6 +293,13 @@ def test_openapi_docs_describe_the_v1_routes(server):
     paths = httpx.get(f'{server.url}/openapi.json').json()['paths']
     assert {'/v1/health', '/v1/ops', '/v1/models', '/v1/models/{backend}', '/v1/predict', '/v1/jobs',
             '/v1/jobs/{job_id}', '/v1/jobs/{job_id}/report', '/v1/jobs/{job_id}/resubmit'} <= set(paths)
+
+
+def test_a_second_server_on_the_same_store_is_refused(server):
+    r = subprocess.run([sys.executable, '-m', 'srcost', 'serve', '--db', str(server.db), '--port', '1', '--warm', ''],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and 'already served by srcost serve (pid' in r.stderr and 'Traceback' not in r.stderr
+    assert httpx.get(f'{server.url}/v1/health').json()['status'] == 'ok'
 
 
 def test_no_auth_is_refused_unless_the_host_is_loopback(tmp_path):

@@ -47,6 +47,7 @@ class Service:
     auth: Authenticator
     predictor: Predictor
     jobs: JobManager
+    lease: object = None  # the open lock file that keeps a second server off the store
 
 
 def _version() -> str:
@@ -102,7 +103,8 @@ def create_app(svc: Service) -> FastAPI:
     @app.get('/v1/health', response_model=Health, tags=['service'])
     async def health() -> Health:
         counts = await run_in_threadpool(locked, _job_counts, svc.store)
-        return Health(status='ok', version=version, schema_version=svc.store.schema_version, db=str(svc.store.path),
+        ok = svc.predictor.alive and svc.jobs.alive
+        return Health(status='ok' if ok else 'degraded', version=version, schema_version=svc.store.schema_version, db=str(svc.store.path),
                       executor=svc.jobs.executor, auth=svc.config.auth, limits=svc.config.limits.to_dict(), jobs=counts)
 
     @app.get('/v1/ops', tags=['calibration'])
@@ -128,7 +130,7 @@ def create_app(svc: Service) -> FastAPI:
 
     @app.get('/v1/models', tags=['models'])
     async def models(p: Principal = Depends(reader)) -> list[dict]:
-        """The default model of each backend the server can load: its kind, digests and provenance."""
+        """The default model of each backend: its kind, digests and provenance, or why it cannot be loaded here."""
         from hls_gen.backends import BACKENDS
         from hls_gen.design import DEFAULT_PART
 
@@ -136,9 +138,11 @@ def create_app(svc: Service) -> FastAPI:
         for backend in BACKENDS:
             try:
                 lm = await asyncio.wrap_future(svc.predictor.load(ModelKey('auto', backend, DEFAULT_PART)))
-            except SrcostError:
+            except Exception as e:  # noqa: BLE001 - listed with its reason
+                out.append({'backend': backend, 'part': DEFAULT_PART, 'available': False,
+                            'reason': f'{type(e).__name__}: {e}'})
                 continue
-            out.append(_model_info(lm))
+            out.append({**_model_info(lm), 'available': True})
         return out
 
     @app.get('/v1/models/{backend}', tags=['models'])

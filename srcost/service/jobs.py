@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -367,6 +368,10 @@ class JobManager:
         self._commands.put(('stop', None, None))
         self._thread.join(timeout=30)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def notify(self, job_id: str) -> None:
         self._commands.put(('submitted', job_id, None))
 
@@ -393,11 +398,16 @@ class JobManager:
             for rec in store.jobs(state='queued'):  # left queued by an earlier server: they run now
                 self._admit(rec)
             while self._commands_done(block=not pool.pending()):
-                self._fill()
-                if pool.pending():
-                    for fin in pool.poll(0.2):
-                        self._finished(fin)
+                try:
                     self._fill()
+                    if pool.pending():
+                        for fin in pool.poll(0.2):
+                            self._finished(fin)
+                        self._fill()
+                except Exception:  # noqa: BLE001 - e.g. the store busy, a Dask hiccup: said, and the loop goes on
+                    print(f'srcost serve: job dispatcher error (continuing):\n{traceback.format_exc()}',
+                          file=sys.stderr, flush=True)
+                    time.sleep(1.0)
         finally:
             for job_id, a in list(self._active.items()):  # a clean stop: what ran is interrupted, the rest stays queued
                 if a.started:

@@ -139,6 +139,10 @@ class Predictor:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def designs(self, req: PredictRequest) -> list[ParsedDesign]:
         """The designs of a request (limits checked, expressions parsed, never evaluated)."""
         if len(req.expressions) > self.limits.max_expressions:
@@ -210,8 +214,13 @@ class Predictor:
                         break
                     batch.append(item)
                     n += len(getattr(item, 'designs', ()))
-                self._refresh(store)
-                self._run(batch)
+                try:
+                    self._refresh(store)
+                    self._run(batch)
+                except Exception as e:  # noqa: BLE001 - the thread must live on: each request gets the error
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(e)
         finally:
             store.close()
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 from profiler.store import CalibrationStore
 
-from .config import ServiceConfig
+from .config import ServiceConfig, ServiceError
 
 
 def build_service(config: ServiceConfig, log=None):
@@ -21,6 +22,7 @@ def build_service(config: ServiceConfig, log=None):
 
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     config.check()
+    lease = serve_lock(config.db)
     store = CalibrationStore(config.db, shared=True)
     ids = interrupt_running(store)
     if ids:
@@ -34,7 +36,30 @@ def build_service(config: ServiceConfig, log=None):
         say(f'warning: {w}')
     jobs = JobManager(config, predictor)
     jobs.start()
-    return Service(config, store, lock, Authenticator(store, lock, config.auth), predictor, jobs)
+    return Service(config, store, lock, Authenticator(store, lock, config.auth), predictor, jobs, lease)
+
+
+def serve_lock(db: Path):
+    """An exclusive lock on ``<db>.serve.lock`` for the server's lifetime (the kernel drops it when the process
+    dies, SIGKILL included): two servers on one store would run each other's jobs and mark them interrupted."""
+    import fcntl
+    import os
+
+    path = Path(str(db) + '.serve.lock')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, 'a+')
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        other = f.read().strip() or 'another process'
+        f.close()
+        raise ServiceError(f'the store {db} is already served by {other}; stop that server or give another --db') from None
+    f.seek(0)
+    f.truncate()
+    f.write(f'srcost serve (pid {os.getpid()})')
+    f.flush()
+    return f
 
 
 def serve(config: ServiceConfig, access_log: bool = False) -> None:

@@ -8,6 +8,10 @@ last three is one single-output design at ``precision``). Models are loaded once
 - ``analytic`` and ``additive``: need only a calibration (``--db`` / ``$SRCOST_DB`` store, else the
   published Vivado table for Vivado/Vitis HLS, else the open backend's datapath model);
 - ``auto`` (default): ``learned`` when a saved model exists, else ``analytic``.
+
+For ``vivado_hls`` / ``vitis_hls``, ``auto`` and ``analytic`` are the scheduling model (``costmodel.vivado``:
+latency by scheduling, resources by transfer from the open datapath), fitted by ``srcost fit --backend
+vivado_hls`` into ``data/costmodel/vivado_hls_<part>_schedule.json`` (``model_path`` names another fit).
 """
 
 from __future__ import annotations
@@ -82,6 +86,13 @@ def get_model(kind: str = 'auto', backend: str = 'open', part: str = DEFAULT_PAR
         if hit is not None:
             return hit
         fx = shared_extractor()
+        if backend in ('vivado_hls', 'vitis_hls') and kind in ('auto', 'analytic'):
+            from .vivado import VivadoModel  # the scheduling model (its own extractor; no calibration)
+            from .vivado_fit import VivadoFitted
+
+            fitted = VivadoFitted.load(Path(model_path)) if model_path else None
+            m = _MODELS[key] = VivadoModel(backend, part, fitted)
+            return m
         if kind in ('auto', 'learned'):
             path = Path(model_path) if model_path else default_model_path(backend, part)
             m: CostModel | None = None
@@ -115,10 +126,6 @@ def get_model(kind: str = 'auto', backend: str = 'open', part: str = DEFAULT_PAR
             except LookupError as e:
                 raise ModelError(str(e)) from None
         m = AnalyticModel(backend, part, cal, fx) if kind == 'analytic' else AdditiveModel(backend, part, cal, fx)
-        if kind == 'analytic' and backend in ('vivado_hls', 'vitis_hls'):
-            from .vivado import fit_vivado_analytic
-
-            fit_vivado_analytic(m)
         _MODELS[key] = m
         return m
 

@@ -53,6 +53,7 @@ class FitReport:
     ratios: pd.DataFrame  # learned / additive per target
     real_metrics: pd.DataFrame | None = None  # on designs from real searches
     notes: list[str] = field(default_factory=list)
+    summary: dict | None = None  # backend-specific headline figures (the Vivado model's cross-validation)
 
     def to_dict(self) -> dict:
         def records(df):
@@ -63,6 +64,7 @@ class FitReport:
             'n_train': self.n_train, 'n_test': self.n_test, 'model_path': self.model_path,
             'metrics': records(self.metrics), 'learned_over_additive': records(self.ratios.rename_axis('target').reset_index()),
             'real_search_metrics': records(self.real_metrics), 'notes': self.notes,
+            **({'cross_validation': self.summary} if self.summary is not None else {}),
         }
 
 
@@ -91,7 +93,7 @@ def fit(
 ) -> FitReport:
     """Train and evaluate the cost models of ``backend`` (see the module docstring)."""
     if backend in ('vivado_hls', 'vitis_hls'):
-        return fit_vivado(backend, part)
+        return fit_vivado(backend, part, model_path, save, progress)
     path = Path(training_path) if training_path else default_training_path(backend, part)
     notes: list[str] = []
     if n_expressions is not None:
@@ -192,26 +194,45 @@ def search_designs(part: str = DEFAULT_PART) -> list:
     return out
 
 
-def fit_vivado(backend: str, part: str = DEFAULT_PART) -> FitReport:
-    """Vivado/Vitis HLS cannot run here: fit the analytic model's backend-level parameters on the shared
-    designs and report its latency on them (the published calibration has latency only)."""
-    from .api import get_model
-    from .vivado import fixture_designs
+def fit_vivado(backend: str, part: str = DEFAULT_PART, model_path: Path | None = None, save: bool = True,
+               progress: Callable[[str], None] | None = None) -> FitReport:
+    """Vivado/Vitis HLS cannot run here: fit the scheduling model and its resource transfer on the real reports
+    of ../shared (``costmodel.vivado_fit``), report the leave-one-precision-out cross-validation and save
+    the fit (one fit serves both tools: Vitis HLS takes its own clock uncertainty)."""
+    from .vivado import model_path as default_path
+    from .vivado_fit import fit_vivado_model
 
-    fixtures = fixture_designs()
-    if not fixtures:
-        raise SrcostError('fitting vivado_hls needs ../shared/fixtures/vivado_hls (the real reports); it is absent')
-    analytic = get_model('analytic', backend, part)
-    additive = get_model('additive', backend, part)
-    designs = [d for _, d, _ in fixtures]
-    actual = pd.DataFrame({'latency_cycles': [float(y) for _, _, y in fixtures]})
-    metrics = compare({'additive': additive.predict(designs), 'analytic': analytic.predict(designs)}, actual,
-                      targets=('latency_cycles',))
-    p = getattr(analytic, 'vivado_params', None)
-    notes = [f'backend-level parameters {p} fitted on the {len(fixtures)} shared designs (the only real Vivado reports here)',
-             'the published calibration has latency only: resources are not predicted']
-    return FitReport(backend, part, 'published calibration + ../shared/fixtures/vivado_hls', len(fixtures), len(fixtures), len(fixtures),
-                     None, metrics, error_ratio(metrics, 'analytic', 'additive'), None, notes)
+    fitted, cv = fit_vivado_model(part, progress=progress)
+    assert cv is not None
+    targets = ('latency_cycles', 'lut', 'ff', 'dsp', 'bram_18k')
+    actual = pd.DataFrame(cv.actual)[list(targets)].astype(float)
+    held_out = pd.DataFrame(cv.predicted)[list(targets)].astype(float)
+    preds = {'analytic': held_out}
+    try:
+        from .api import get_model
+
+        preds['additive'] = get_model('additive', backend, part).predict([s.report.design for s in cv.samples])
+    except (SrcostError, FileNotFoundError):
+        pass
+    metrics = compare(preds, actual, targets=targets)
+    sm = fitted.cv
+    notes = [
+        f'leave-one-precision-out cross-validation on {sm["n_designs"]} real Vivado HLS 2020.1 reports '
+        f'({len(cv.folds)} precisions): each design predicted by a model fitted without its precision',
+        f'latency: {sm["latency_within_1"]:.1%} within +-1 cycle, MAE {sm["latency_mae"]:.2f} cycles',
+        f'MAPE on the {sm["n_designs"] - sm["n_folded"]} designs Vivado did not fold to constants: LUT {sm["lut_mape_unfolded"]:.1%}, '
+        f'FF {sm["ff_mape_unfolded"]:.1%}, DSP {sm["dsp_mape_unfolded"]:.1%} (over all {sm["n_designs"]}: LUT {sm["lut_mape"]:.1%}, '
+        f'FF {sm["ff_mape"]:.1%}, DSP {sm["dsp_mape"]:.1%}); BRAM_18K MAE {sm["bram_18k_mae"]:.2f}',
+        'additive: the published per-operator latencies summed over the expression tree (latency only)',
+    ]
+    if backend == 'vitis_hls':
+        notes.append('vitis_hls predicts with this Vivado HLS fit and Vitis HLS\'s 27% clock uncertainty')
+    report = FitReport(backend, part, 'real reports of ../shared/fixtures/vivado_hls*', sm['n_designs'],
+                       sm['n_designs'] - sm['n_designs'] // len(cv.folds), sm['n_designs'], None, metrics,
+                       error_ratio(metrics, 'analytic', 'additive'), None, notes, dict(sm))
+    if save:
+        report.model_path = str(fitted.save(Path(model_path) if model_path else default_path(part)))
+    return report
 
 
 __all__ = ['FitReport', 'fit', 'fit_vivado', 'is_test']

@@ -1,136 +1,199 @@
-"""Vivado / Vitis HLS: the analytic model on the published per-operator latency table, with three
-backend-level parameters fitted on the real designs in ``../shared/fixtures/vivado_hls``.
+"""Vivado / Vitis HLS without the tools: latency by a scheduling model, resources by transfer from the open
+backend's datapath.
 
-The published table measured each operator alone (every result floored at 1 cycle). Inside a whole
-design the HLS scheduler chains several adders and multipliers into one 5 ns cycle, and an hls4ml
-``lookup_table`` read is not in the table at all. So the model is
+``VivadoModel`` is what ``get_model(..., backend='vivado_hls')`` returns (kinds ``auto`` and ``analytic``).
+For each design it compiles the schedule program (``hls_schedule.compile_program``: the operations
+Vivado schedules, with their widths), schedules it (``hls_schedule.schedule``: ASAP chaining within the
+clock period less its uncertainty) and predicts LUT, FF, DSP and BRAM_18K from the program, the schedule
+and the open backend's datapath features (``vivado_resources``), each with a band from the
+cross-validation errors (``lut_low``, ``lut_high``, ...). The fitted parameters live in
+``data/costmodel/vivado_hls_<part>_schedule.json``, written by ``srcost fit --backend vivado_hls``
+(``vivado_fit``); prediction needs neither ``../shared`` nor the Xilinx tools.
 
-    latency = round(critical path with arithmetic at ``arith_scale`` x its table latency,
-                    math functions at their table latency, LUT reads at ``lut_latency``) + ``offset``
+``vitis_hls`` uses the same fit with Vitis HLS's default clock uncertainty (27% instead of 12.5%): the
+operator characterization of Vitis HLS is not measured here (see docs/vivado.md).
 
-and the three numbers are chosen on the shared designs (a small grid, physically plausible values only,
-ties broken toward 0.5 cycles per arithmetic operation and no offset).
+hls4ml LUT functions: a ``sin_lut``/``cos_lut`` call is predicted as hls4ml's built-in table
+(``use_built_in_lut_functions``) when the design gives it srcost's default spec and ``lut_impl`` is
+'auto'; with an explicit spec it is an ``nnet::lookup_table``; ``lut_impl`` 'builtin' or 'table' forces one.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-from dataclasses import dataclass
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-from hls_gen import Design
+import numpy as np
+import pandas as pd
 
-from .calibration import CalibrationSet, OpCost, OperatorCosts, shared_dir
+from hls_gen import Design, LutSpec, Precision
+from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
-ARITH = ('+', '-', '*', 'neg', 'square', 'cube', 'pow_int', 'abs')
-GRID_SCALE = (0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1.0)
-GRID_LUT = (1.0, 2.0, 3.0)
-GRID_OFFSET = (-2, -1, 0, 1, 2, 3)
+from .evaluation import TARGETS
+from .hls_schedule import LUT_IMPLS, ScheduleError, compile_program, schedule
+from .models import CostModel, ModelError
+from .vivado_resources import BAND_TARGETS, resource_terms
 
-
-@dataclass(frozen=True)
-class VivadoParams:
-    arith_scale: float = 0.5
-    lut_latency: float = 1.0
-    offset: float = 0.0
+UNCERTAINTY = {'vivado_hls': 0.125, 'vitis_hls': 0.27}  # hls4ml's defaults for the two tools
+BAND_COLUMNS = tuple(f'{t}_{side}' for t in BAND_TARGETS for side in ('low', 'high'))
+CACHE_SIZE = 4096
 
 
-def adjusted(cal: CalibrationSet, params: VivadoParams) -> CalibrationSet:
-    """A copy of ``cal`` with arithmetic latencies scaled and LUT reads given ``lut_latency``."""
-    from hls_gen.operators import LUT_FUNCTIONS
+def model_path(part: str = DEFAULT_PART) -> Path:
+    """Where ``srcost fit --backend vivado_hls`` writes the fitted model of ``part``."""
+    from .training import _slug, data_dir
 
-    out = CalibrationSet(cal.backend, cal.part, fallback=cal.fallback)
-    for t in cal.tables.values():
-        costs = {}
-        for (op, impl), c in t.costs:
-            lat = c.latency * params.arith_scale if op in ARITH else c.latency
-            costs[(op, impl)] = OpCost(lat, c.ii, c.lut, c.ff, c.dsp, c.bram_18k, c.carry)
-        for (op, _impl), c in list(costs.items()):
-            if op in ('+', '*') and (op, 'const') not in costs:
-                costs[(op, 'const')] = c
-        for name in LUT_FUNCTIONS:
-            fn = name[: -len('_lut')]
-            if t.get(fn, 'lut') is None:
-                costs[(fn, 'lut')] = OpCost(latency=params.lut_latency, ii=1.0)
-        out.add(OperatorCosts.build(t.backend, t.precision, costs, part=t.part, clock_period_ns=t.clock_period_ns,
-                                    tool_version=t.tool_version, source=t.source + ' (backend-level parameters fitted)'))
+    return data_dir() / f'vivado_hls_{_slug(part)}_schedule.json'
+
+
+class VivadoModel(CostModel):
+    """The scheduling model of Vivado / Vitis HLS (see the module docstring)."""
+
+    name = 'analytic'
+
+    def __init__(self, backend: str = 'vivado_hls', part: str = DEFAULT_PART, fitted=None, lut_impl: str = 'auto'):
+        from .features import FeatureExtractor
+        from .vivado_fit import VivadoFitted
+
+        if backend not in UNCERTAINTY:
+            raise ModelError(f'the Vivado model is for vivado_hls or vitis_hls, not {backend!r}')
+        if lut_impl not in LUT_IMPLS:
+            raise ModelError(f'lut_impl must be one of {", ".join(LUT_IMPLS)}, not {lut_impl!r}')
+        # its own extractor, python engine: the schedule reads the datapath model node by node
+        super().__init__(backend, part, None, FeatureExtractor(engine='python'))
+        if fitted is None:
+            path = model_path(part)
+            if not path.exists():
+                raise ModelError(f'no fitted Vivado model for {part} at {path}; fit one with `srcost fit --backend vivado_hls` '
+                                 '(it needs the real reports of ../shared)')
+            fitted = VivadoFitted.load(path)
+        self.fitted = fitted
+        self.params = fitted.params.replace(uncertainty=UNCERTAINTY[backend])
+        self.resources = fitted.resources
+        self.lut_impl = lut_impl
+        self._lock = threading.Lock()
+        self._cache: dict[tuple, dict] = {}
+
+    @property
+    def calibration(self):
+        return None
+
+    @property
+    def latency_only(self) -> bool:
+        return False
+
+    @property
+    def provenance(self):
+        return self.fitted.provenance
+
+    # -- prediction -------------------------------------------------------------------------------------
+    def predict_design(self, design: Design, lut_impl: str | None = None) -> dict[str, float]:
+        """One design's row: the targets, then ``<target>_low`` / ``<target>_high``."""
+        impl = lut_impl or self.lut_impl
+        key = (design.digest(), impl)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit
+            try:
+                program = compile_program(design, self.extractor, impl)
+                sched = schedule(program, self.params)
+                terms = resource_terms(program, sched, self.params, self.extractor, design)
+            except ScheduleError as e:
+                raise ModelError(str(e)) from None
+            row = self.resources.predict(terms)
+            row['latency_cycles'] = float(sched.latency)
+            row['ii'] = 1.0  # hls4ml's io_parallel pipeline
+            row = self.resources.with_bands(row)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = row
+            return row
+
+    def predict(self, designs: Sequence[Design], lut_impl: str | None = None) -> pd.DataFrame:
+        cols = [*TARGETS, *BAND_COLUMNS]
+        rows = [self.predict_design(d, lut_impl) for d in designs]
+        return pd.DataFrame([[r.get(c, np.nan) for c in cols] for r in rows], columns=cols, dtype=np.float64)
+
+    def predict_expressions_matrix(self, exprs: Sequence, precision: 'str | Precision' = 'ap_fixed<16,6>',
+                                   luts: Sequence['str | LutSpec'] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
+        if not len(exprs):
+            return np.empty((0, len(TARGETS)))
+        designs = [Design.build([e], precision, luts, part=self.part, clock_period_ns=clock_period_ns) for e in exprs]
+        return self.predict(designs)[list(TARGETS)].to_numpy(np.float64)
+
+    def predict_postfix(self, batch, precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = (),
+                        clock_period_ns: float = DEFAULT_CLOCK_NS, **_) -> np.ndarray:
+        """The same predictions for a ``costmodel.postfix.Postfix`` batch (rebuilt as expressions: the schedule
+        needs sympy's printing order)."""
+        return self.predict_expressions_matrix(postfix_expressions(batch), precision, luts, clock_period_ns)
+
+    def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        raise ModelError('the Vivado model predicts designs (it schedules their operations), not feature rows')
+
+    def predict_matrix(self, F: np.ndarray) -> np.ndarray:
+        raise ModelError('the Vivado model predicts designs (it schedules their operations), not feature rows')
+
+
+def postfix_expressions(batch) -> list:
+    """The ``Expression`` of each expression of a ``Postfix`` batch."""
+    import sympy
+
+    from hls_gen import Expression
+    from hls_gen.expression import lut_symbol, variable
+
+    from . import dag
+
+    funcs = {'exp': sympy.exp, 'sin': sympy.sin, 'cos': sympy.cos, 'tan': sympy.tan, 'sinh': sympy.sinh, 'cosh': sympy.cosh,
+             'tanh': sympy.tanh, 'log': sympy.log, 'sqrt': sympy.sqrt}
+    out = []
+    for k in range(len(batch)):
+        stack: list = []
+        for i in range(int(batch.offsets[k]), int(batch.offsets[k + 1])):
+            name = dag.OPS[int(batch.op[i])]
+            n = int(batch.nkids[i])
+            kids = stack[len(stack) - n:] if n else []
+            del stack[len(stack) - n:]
+            param, const = float(batch.param[i]), float(batch.const[i])
+            if name == 'var':
+                v = variable(int(param))
+            elif name == 'const':
+                v = sympy.Float(param)
+            elif name == '+':
+                v = sympy.Add(*kids, *([] if np.isnan(const) else [sympy.Float(const)]))
+            elif name == '*':
+                v = sympy.Mul(*([] if np.isnan(const) else [sympy.Float(const)]), *kids)
+            elif name == 'neg':
+                v = -kids[0]
+            elif name in ('square', 'cube', 'pow_int'):
+                v = kids[0] ** {'square': 2, 'cube': 3}.get(name, int(param))
+            elif name == 'inv':
+                v = 1 / kids[0]
+            elif name == 'abs':
+                v = sympy.Abs(kids[0])
+            elif name == 'log_abs':
+                v = sympy.log(sympy.Abs(kids[0]))
+            elif name == 'sqrt_abs':
+                v = sympy.sqrt(sympy.Abs(kids[0]))
+            elif name == 'pow_abs':
+                v = sympy.Abs(kids[0]) ** sympy.Float(param)
+            elif name in funcs:
+                v = funcs[name](kids[0])
+            else:  # a LUT function
+                v = lut_symbol(name)(kids[0])
+            stack.append(v)
+        out.append(Expression.from_sympy(stack[-1]))
     return out
 
 
 def fixture_designs(root: Path | None = None) -> list[tuple[str, Design, int]]:
-    """(variant, design, reported latency) of the shared Vivado HLS designs; [] without ../shared."""
-    root = root or (shared_dir() / 'fixtures' / 'vivado_hls' if shared_dir() else None)
-    if root is None or not root.is_dir():
-        return []
-    out = []
-    for d in sorted(p for p in root.iterdir() if (p / 'design.json').exists()):
-        j = json.loads((d / 'design.json').read_text())
-        outs = list(j['outputs_plain'].values())
-        luts: list = []
-        if j['variant'] != 'nonlut':
-            outs = [o.replace('sin(', 'sin_lut(') for o in outs]
-            for lut in j.get('lut_definitions', []):
-                if 'range_start' in lut:
-                    luts = [f'sin:{lut["table_size"]}:{lut["range_start"]}:{lut["range_end"]}']
-        design = Design.build(outs, j['precision'], luts, n_inputs=j['n_inputs'])
-        out.append((j['variant'], design, _reported_latency(d)))
-    return out
+    """(variant, design, reported latency) of the three shared jet-tagging designs
+    (``../shared/fixtures/vivado_hls``); [] without ../shared."""
+    from .vivado_reports import shared_reports
+
+    fixtures = root.parent if root is not None else None
+    return [(r.variant, r.design, r.latency) for r in shared_reports(fixtures) if r.collection == 'vivado_hls']
 
 
-def _reported_latency(folder: Path) -> int:
-    from xml.etree import ElementTree
-
-    for name in ('myproject_csynth.xml', 'csynth.xml'):
-        f = folder / name
-        if f.exists():
-            node = ElementTree.parse(f).getroot().find('.//SummaryOfOverallLatency/Worst-caseLatency')
-            if node is not None and node.text:
-                return int(node.text)
-    raise FileNotFoundError(f'no top-level csynth report in {folder}')
-
-
-_FITTED: dict[str, VivadoParams] = {}
-
-
-def fit_params(cal: CalibrationSet) -> VivadoParams:
-    """Grid search of the backend-level parameters on the shared designs (cached per calibration)."""
-    key = cal.digest()
-    if key not in _FITTED:
-        _FITTED[key] = _fit(cal)
-    return _FITTED[key]
-
-
-def _fit(cal: CalibrationSet) -> VivadoParams:
-    fixtures = fixture_designs()
-    if not fixtures:
-        return VivadoParams()
-    from .features import FeatureExtractor
-
-    fx = FeatureExtractor()
-    best, best_key = VivadoParams(), None
-    for scale, lut in itertools.product(GRID_SCALE, GRID_LUT):
-        adj = adjusted(cal, VivadoParams(scale, lut, 0))
-        X = fx.features([d for _, d, _ in fixtures], adj)
-        cps = X['cal_latency_cp'].to_numpy()
-        for off in GRID_OFFSET:
-            errs = [abs(round(cp) + off - y) for cp, (_, _, y) in zip(cps, fixtures)]
-            key = (max(errs), sum(errs), abs(scale - 0.5), abs(off), lut)
-            if best_key is None or key < best_key:
-                best, best_key = VivadoParams(scale, lut, off), key
-    return best
-
-
-def fit_vivado_analytic(model) -> VivadoParams:
-    """Give an ``AnalyticModel`` of vivado_hls/vitis_hls the fitted backend-level parameters."""
-    cal = model.calibration
-    if cal is None:
-        return VivadoParams()
-    params = fit_params(cal)
-    model._calibration = adjusted(cal, params)
-    model.latency_scale, model.latency_offset = 1.0, float(params.offset)
-    model.vivado_params = params
-    return params
-
-
-__all__ = ['VivadoParams', 'adjusted', 'fit_params', 'fit_vivado_analytic', 'fixture_designs']
+__all__ = ['BAND_COLUMNS', 'UNCERTAINTY', 'VivadoModel', 'fixture_designs', 'model_path', 'postfix_expressions']

@@ -90,9 +90,12 @@ def predict_cmd(
     server: Annotated[Optional[str], typer.Option(
         '--server', help='Ask `srcost serve` at this URL (its store and model) instead of predicting here.')] = None,
     token: Annotated[Optional[str], typer.Option('--token', help='Bearer token for --server. Default: $SRCOST_TOKEN.')] = None,
+    lut_impl: Annotated[str, typer.Option('--lut-impl', help='vivado_hls/vitis_hls: what a sin_lut/cos_lut is. auto: hls4ml\'s '
+                                          'built-in table when it has the default spec, else nnet::lookup_table; builtin; table')] = 'auto',
     as_json: Annotated[bool, typer.Option('--json', help='Print one JSON object.')] = False,
 ) -> None:
-    """Predict latency (cycles), II, LUT, FF, DSP and BRAM of EXPRs as one design, without synthesis."""
+    """Predict latency (cycles), II, LUT, FF, DSP and BRAM of EXPRs as one design, without synthesis. For
+    vivado_hls / vitis_hls also a band per metric (lut_low, lut_high, ...) from the model's cross-validation."""
     with cli_errors():
         design = design_from_options(exprs, precision, lut or [], part, clock_period, n_inputs)
         if server is not None:
@@ -102,7 +105,9 @@ def predict_cmd(
         from costmodel.api import get_model
 
         m = get_model(model, backend, part, str(db) if db else None, model_path)
-        row = m.predict([design]).iloc[0]
+        from costmodel.vivado import VivadoModel
+
+        row = (m.predict([design], lut_impl) if isinstance(m, VivadoModel) else m.predict([design])).iloc[0]
         errors = getattr(m.extractor, 'errors', {})
         if errors:
             from hls_gen import SrcostError
@@ -113,6 +118,9 @@ def predict_cmd(
                  model=m.name)
         if m.name == 'learned':
             d['model_provenance'] = m.provenance.to_dict()
+        if isinstance(m, VivadoModel):
+            d['lut_impl'] = lut_impl
+            d['model_provenance'] = {k: m.provenance.get(k) for k in ('created', 'tool', 'command', 'designs')}
         if m.latency_only:
             d['note'] = 'the calibration has latency only: resources are not predicted'
         print_design_result(d, design, f'{m.name} model, {backend}', 'predicted',

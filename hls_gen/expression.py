@@ -54,6 +54,7 @@ def lut_symbol(name: str) -> sympy.FunctionClass:
     return sympy.Function(name)
 
 
+_CHAINED = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 _SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # 2**-1022
 
 
@@ -141,24 +142,44 @@ class _Builder:
             if isinstance(node.op, ast.UAdd):
                 return arg
             raise self.fail(node, f'unsupported unary operator {type(node.op).__name__}')
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _CHAINED):
+            return self.chain(node)
         if isinstance(node, ast.BinOp):
             left, right = self.build(node.left), self.build(node.right)
-            if isinstance(node.op, ast.Add):
-                return left + right
-            if isinstance(node.op, ast.Sub):
-                return left - right
-            if isinstance(node.op, ast.Mult):
-                return left * right
-            if isinstance(node.op, ast.Div):
-                if right.is_zero:
-                    raise self.fail(node, 'division by zero')
-                return left / right
             if isinstance(node.op, ast.Pow):
                 return self.power(node, left, right)
             raise self.fail(node, f'unsupported operator {type(node.op).__name__}; use + - * / **')
         if isinstance(node, ast.Call):
             return self.call(node)
         raise self.fail(node, f'unsupported syntax {type(node).__name__}')
+
+    def chain(self, node: ast.BinOp) -> sympy.Expr:
+        """``a + b - c * d ...``: Python's parser nests a chain of + - * / to the left, one level per operator, so
+        a sum of 600 terms would be 600 levels of recursion. The chain is walked down its left side in a loop."""
+        links = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, _CHAINED):
+            links.append(node)
+            node = node.left
+        acc = self.build(node)
+        for i, link in enumerate(reversed(links)):
+            if i < len(links) - 1:  # the outermost link was counted (and is checked) by build()
+                self.count += 1
+                if self.count > MAX_NODES:
+                    raise self.fail(None, f'expression has more than {MAX_NODES} nodes')
+            right = self.build(link.right)
+            if isinstance(link.op, ast.Add):
+                acc = acc + right
+            elif isinstance(link.op, ast.Sub):
+                acc = acc - right
+            elif isinstance(link.op, ast.Mult):
+                acc = acc * right
+            else:
+                if right.is_zero:
+                    raise self.fail(link, 'division by zero')
+                acc = acc / right
+            self.check_constants(link, acc)
+            self.check_powers(link, acc)
+        return acc
 
     def power(self, node: ast.AST, base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
         if not exp.is_number:
@@ -173,8 +194,8 @@ class _Builder:
             return sympy.sqrt(base)
         if exp == sympy.Rational(-1, 2) or exp == -0.5:
             return 1 / sympy.sqrt(base)
-        if isinstance(base, sympy.Abs):  # printed form of pow_abs
-            return base ** sympy.Float(exp)
+        if isinstance(base, sympy.Abs):  # printed form of pow_abs; a Rational stays exact (sqrt(sqrt(|x|)) prints
+            return base ** (exp if exp.is_Rational else sympy.Float(exp))  # as Abs(x)**(1/4) and must read back so)
         raise self.fail(node, f'non-integer power {exp}: use sqrt(x) or pow_abs(x, {exp})')
 
     def call(self, node: ast.Call) -> sympy.Expr:

@@ -98,6 +98,8 @@ def read_calibration(path: str | os.PathLike, backend: str = PUBLISHED_BACKEND, 
                      clock_period_ns: float | None = None) -> tuple[str, list[OpRecord]]:
     """Parse a published calibration file into records: ('csv' | 'json', records)."""
     p = Path(path)
+    if clock_period_ns is not None:
+        clock_period_ns = _clock(clock_period_ns, 'the clock period given')
     text = read_text(p, CalibrationFormatError)
     stripped = text.lstrip()
     if p.suffix.lower() == '.json' or stripped.startswith(('{', '[')):

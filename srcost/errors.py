@@ -26,6 +26,6 @@ def cli_errors():
     except SrcostError as e:
         print(f'error: {one_line(e)}', file=sys.stderr)
         raise typer.Exit(2) from None
-    except click.UsageError as e:
+    except (typer.BadParameter, click.UsageError) as e:  # typer carries a click of its own: both kinds
         print(f'error: {one_line(e.format_message())}', file=sys.stderr)
         raise typer.Exit(2) from None

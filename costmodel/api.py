@@ -80,13 +80,15 @@ def calibration_from_store(db: str | os.PathLike | None, backend: str, part: str
 def get_model(kind: str = 'auto', backend: str = 'open', part: str = DEFAULT_PART, db: str | os.PathLike | None = None,
               model_path: str | os.PathLike | None = None) -> CostModel:
     """A cached model instance (see the module docstring for ``kind``)."""
+    if backend in ('vivado_hls', 'vitis_hls') and kind == 'auto':
+        kind = 'analytic'  # the scheduling model: one instance for both names
     key = (kind, backend, part, str(db) if db else os.environ.get('SRCOST_DB'), str(model_path) if model_path else None)
     with _LOCK:
         hit = _MODELS.get(key)
         if hit is not None:
             return hit
         fx = shared_extractor()
-        if backend in ('vivado_hls', 'vitis_hls') and kind in ('auto', 'analytic'):
+        if backend in ('vivado_hls', 'vitis_hls') and kind == 'analytic':
             from .vivado import VivadoModel  # the scheduling model (its own extractor; no calibration)
             from .vivado_fit import VivadoFitted
 

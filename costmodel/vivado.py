@@ -87,6 +87,16 @@ class VivadoModel(CostModel):
     def provenance(self):
         return self.fitted.provenance
 
+    def to_document(self) -> dict:
+        """The model as one JSON-ready document (the fitted file's content and the backend it predicts for)."""
+        return {**self.fitted.to_dict(), 'predicts_for': self.backend}
+
+    @classmethod
+    def from_document(cls, doc: dict) -> 'VivadoModel':
+        from .vivado_fit import VivadoFitted
+
+        return cls(doc.get('predicts_for', doc.get('backend', 'vivado_hls')), doc.get('part', DEFAULT_PART), VivadoFitted.from_dict(doc))
+
     # -- prediction -------------------------------------------------------------------------------------
     def predict_design(self, design: Design, lut_impl: str | None = None) -> dict[str, float]:
         """One design's row: the targets, then ``<target>_low`` / ``<target>_high``."""
@@ -167,7 +177,7 @@ def postfix_expressions(batch) -> list:
             elif name == 'neg':
                 v = -kids[0]
             elif name in ('square', 'cube', 'pow_int'):
-                v = kids[0] ** {'square': 2, 'cube': 3}.get(name, int(param))
+                v = kids[0] ** (2 if name == 'square' else 3 if name == 'cube' else int(param))
             elif name == 'inv':
                 v = 1 / kids[0]
             elif name == 'abs':

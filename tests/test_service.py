@@ -150,6 +150,9 @@ def test_a_search_downloads_the_model_once_and_predicts_locally_as_the_server(se
     assert any(m['backend'] == 'open' and m['digest'] == info['digest'] for m in models)
 
 
+@pytest.mark.xfail(strict=True, reason='the service does not know the Vivado scheduling model (costmodel.vivado.VivadoModel) yet: '
+                   'modelfile.export_model / load_model need its to_document() / from_document(), predictor.predict_rows its '
+                   'predict(designs); and it now predicts resources')
 def test_vivado_hls_predictions_and_model_equal_the_librarys(server, shared_dir):
     from costmodel.api import clear_cache, get_model
 

@@ -51,6 +51,7 @@ GRID: dict[str, tuple] = {
     'builtin_rom_cycles': (0, 1, 2),
 }
 BINDING_GRID = {'dsp_min_width': (8, 9, 10, 11, 12), 'dsp_min_narrow': (2, 3, 4, 5, 6, 7, 8)}
+BINDING_PENALTY = 0.01
 # how far a fitted value may stray from its prior before the penalty matters (one unit of the penalty)
 SCALES = {'add_ns': 0.5, 'add_ns_per_bit': 0.02, 'dsp_in_ns': 1.0, 'dsp_out_ns': 0.5, 'dsp_tile_ns': 0.75,
           'fabric_mul_ns_per_level': 0.4, 'call_in_ns': 1.0, 'call_out_ns': 1.0, 'builtin_rom_cycles': 1.0}
@@ -156,8 +157,9 @@ def fit_schedule(samples: Sequence[Sample], prior: ScheduleParams, rounds: int =
 
 
 def fit_binding(samples: Sequence[Sample], prior: ScheduleParams, extractor) -> ScheduleParams:
-    """The DSP binding rule (``BINDING_GRID``) whose DSP model fits the designs' DSP counts best (relative L1;
-    ties: the prior's rule)."""
+    """The DSP binding rule (``BINDING_GRID``) whose DSP model fits the designs' DSP counts best: the mean relative
+    error plus ``BINDING_PENALTY`` x the mean squared distance from the prior's rule in units of 2 bits (the
+    counts are about as well fitted by many neighbouring rules: the prior decides between them)."""
     real = [s for s in samples if not s.report.folded]
     y = np.array([s.report.dsp for s in real], float)
     best, best_err = prior, float('inf')
@@ -168,6 +170,7 @@ def fit_binding(samples: Sequence[Sample], prior: ScheduleParams, extractor) -> 
         res = ResourceModel.fit(rows, [{'dsp': v} for v in y], targets=('dsp',))
         pred = np.array([res.predict_target('dsp', r) for r in rows])
         err = float(np.mean(np.abs(pred - y) / np.maximum(y, 1.0)))
+        err += BINDING_PENALTY * np.mean([((getattr(q, k) - getattr(prior, k)) / 2.0) ** 2 for k in ScheduleParams.BINDING])
         if err < best_err - 1e-9:
             best, best_err = q, err
     return best

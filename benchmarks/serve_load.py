@@ -59,6 +59,16 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def _health(url: str) -> dict | None:
+    """The server's predictor counters (batches, designs), to tell the mean batch size."""
+    import httpx
+
+    try:
+        return httpx.get(f'{url}/v1/health', timeout=30).json().get('predictor') or None
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
 def _self_cpu() -> float:
     """CPU seconds of this process and its finished children (the client processes)."""
     import resource
@@ -152,6 +162,7 @@ def load_processes(url: str, token: str, pool: list[str], clients: int, seconds:
             'expressions_per_s': round(n * per_request / wall, 1),
             'latency_ms': {'p50': round(1e3 * percentile(latencies, 50), 2), 'p90': round(1e3 * percentile(latencies, 90), 2),
                            'p99': round(1e3 * percentile(latencies, 99), 2),
+                           'max': round(1e3 * max(latencies), 2) if latencies else None,
                            'mean': round(1e3 * statistics.fmean(latencies), 2) if latencies else None}}
 
 
@@ -221,13 +232,17 @@ def main() -> None:
         pool = expression_pool(args.pool, args.seed)
         print('cold pass ...', file=sys.stderr, flush=True)
         out = {'date': dt.date.today().isoformat(), 'command': ' '.join(['python', 'benchmarks/serve_load.py', *sys.argv[1:]]),
-               'cores': os.cpu_count(), 'pool': args.pool, 'per_request': args.per_request}
+               'cores': os.cpu_count(), 'pool': args.pool, 'per_request': args.per_request,
+               'load_average_before': round(os.getloadavg()[0], 2)}
         out['cold'] = cold(url, token, pool, args.per_request)
         print(f'{args.clients} clients for {args.seconds} s ...', file=sys.stderr, flush=True)
-        c0, u0 = cpu_seconds(pid), _self_cpu()
+        c0, u0, h0 = cpu_seconds(pid), _self_cpu(), _health(url)
         out['load'] = load_processes(url, token, pool, args.clients, args.seconds, args.per_request, args.seed,
                                      args.client_processes)
         c1, u1 = cpu_seconds(pid), _self_cpu()
+        h1 = _health(url)
+        if h0 and h1 and h1['batches'] > h0['batches']:
+            out['load']['designs_per_batch'] = round((h1['designs'] - h0['designs']) / (h1['batches'] - h0['batches']), 1)
         if out['load']['requests']:
             out['load']['client_cpu_ms_per_request'] = round(1e3 * (u1 - u0) / out['load']['requests'], 3)
         if c0 is not None and c1 is not None and out['load']['requests']:
@@ -241,17 +256,20 @@ def main() -> None:
             srv.stop()
         if tmp is not None:
             tmp.cleanup()
+    out['load_average_after'] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(out, indent=1))
         return
     ld = out['load']
-    print(f"{out['date']}, {out['cores']} cores: {out['command']}")
+    print(f"{out['date']}, {out['cores']} cores (1-min load average {out['load_average_before']} before, "
+          f"{out['load_average_after']} after): {out['command']}")
     print(f"cold (every expression new): {out['cold']['requests_per_s']} requests/s, {out['cold']['expressions_per_s']} expressions/s")
     print(f"load, {ld['clients']} clients, {ld['seconds']} s: {ld['requests_per_s']} requests/s "
           f"({ld['expressions_per_s']} expressions/s), latency p50 {ld['latency_ms']['p50']} ms, "
-          f"p90 {ld['latency_ms']['p90']} ms, p99 {ld['latency_ms']['p99']} ms, errors {ld['errors']}"
+          f"p90 {ld['latency_ms']['p90']} ms, p99 {ld['latency_ms']['p99']} ms, max {ld['latency_ms']['max']} ms, errors {ld['errors']}"
           + (f", server CPU {ld['server_cpu_ms_per_request']} ms/request" if 'server_cpu_ms_per_request' in ld else '')
-          + (f", client CPU {ld['client_cpu_ms_per_request']} ms/request" if 'client_cpu_ms_per_request' in ld else ''))
+          + (f", client CPU {ld['client_cpu_ms_per_request']} ms/request" if 'client_cpu_ms_per_request' in ld else '')
+          + (f", {ld['designs_per_batch']} designs per model batch" if 'designs_per_batch' in ld else ''))
     if 'jobs' in out:
         j = out['jobs']
         print(f"jobs: {j['jobs']} small synth jobs in {j['seconds']} s = {j['jobs_per_s']} jobs/s ({j['done']} done)")

@@ -51,6 +51,7 @@ class Prediction:
     ff: float | None = None
     dsp: float | None = None
     bram_18k: float | None = None
+    bands: dict[str, float | None] | None = None  # lut_low, lut_high, ... where the model gives bands
 
     def costs(self) -> dict[str, float | None]:
         return {t: getattr(self, t) for t in TARGETS}
@@ -66,6 +67,7 @@ class PredictResult:
     designs: list[Prediction]
     calibration_digest: str | None = None
     model_provenance: dict | None = None
+    lut_impl: str | None = None
     note: str | None = None
 
 
@@ -159,12 +161,12 @@ class Client:
 
     def predict(self, expressions: Sequence[str], precision: str = 'ap_fixed<16,6>', backend: str = 'open',
                 model: str = 'auto', luts: Sequence[str] = (), separate: bool = False, part: str = DEFAULT_PART,
-                clock_period_ns: float = 5.0, n_inputs: int | None = None) -> PredictResult:
+                clock_period_ns: float = 5.0, n_inputs: int | None = None, lut_impl: str = 'auto') -> PredictResult:
         """What ``srcost predict EXPRS`` gives on the server's store (``separate``: each expression its own
         design, in one request)."""
         body = {'expressions': [str(e) for e in expressions], 'precision': str(precision), 'backend': backend,
                 'model': model, 'luts': [str(s) for s in luts], 'separate': separate, 'part': part,
-                'clock_period_ns': clock_period_ns, 'n_inputs': n_inputs}
+                'clock_period_ns': clock_period_ns, 'n_inputs': n_inputs, 'lut_impl': lut_impl}
         d = self._json('POST', '/v1/predict', json=body)
         d['designs'] = [Prediction(**p) for p in d['designs']]
         return PredictResult(**d)

@@ -150,22 +150,32 @@ def test_a_search_downloads_the_model_once_and_predicts_locally_as_the_server(se
     assert any(m['backend'] == 'open' and m['digest'] == info['digest'] for m in models)
 
 
-@pytest.mark.xfail(strict=True, reason='the service does not know the Vivado scheduling model (costmodel.vivado.VivadoModel) yet: '
-                   'modelfile.export_model / load_model need its to_document() / from_document(), predictor.predict_rows its '
-                   'predict(designs); and it now predicts resources')
 def test_vivado_hls_predictions_and_model_equal_the_librarys(server, shared_dir):
+    """The Vivado/Vitis HLS scheduling model: served predictions (with their bands and --lut-impl), the model a
+    client rebuilds, and `srcost predict --server` all give the library's numbers."""
     from costmodel.api import clear_cache, get_model
 
-    designs = [Design.build(['x0*x1 + sin(x2)']), Design.build(['exp(x0) - x1/x2', 'x0*x0'], 'ap_fixed<18,8>')]
-    with Client(server.url, server.tokens['ro']) as c:
-        served = [c.predict([e.text for e in d.outputs], precision=str(d.precision), backend='vivado_hls').designs[0]
-                  for d in designs]
-        local = c.cost_model('vivado_hls').predict(designs)[list(TARGETS)].to_numpy().tolist()
+    designs = [Design.build(['x0*x1 + sin_lut(x2)']), Design.build(['exp(x0) - x1/x2', 'x0*x0'], 'ap_fixed<18,8>')]
     clear_cache()
-    lib = get_model('auto', 'vivado_hls', DEFAULT_PART, str(server.db)).predict(designs)[list(TARGETS)].to_numpy().tolist()
-    for p, lo, li in zip(served, local, lib):
-        assert _same([getattr(p, k) for k in TARGETS], li) and _same([getattr(p, k) for k in TARGETS], lo)
-    assert served[0].lut is None and served[0].latency_cycles >= 1  # the published calibration is latency only
+    m = get_model('auto', 'vivado_hls', DEFAULT_PART, str(server.db))
+    with Client(server.url, server.tokens['ro']) as c:
+        for impl in ('auto', 'table'):
+            served = [c.predict([e.text for e in d.outputs], precision=str(d.precision), backend='vivado_hls',
+                                lut_impl=impl) for d in designs]
+            lib = m.predict(designs, impl)
+            for res, row in zip(served, lib.to_dict('records')):
+                p = res.designs[0]
+                assert {**p.costs(), **p.bands} == row and res.lut_impl == impl
+        local = c.cost_model('vivado_hls').predict(designs)
+    assert local.equals(m.predict(designs))
+    assert served[0].designs[0].lut is not None and 'lut_low' in served[0].designs[0].bands
+    exprs = ['x0*x1 + sin_lut(x2)', 'x0 - x1']
+    args = ['--backend', 'vivado_hls', '--lut-impl', 'table', '--json', '--', *exprs]
+    a = subprocess.run([sys.executable, '-m', 'srcost', 'predict', '--db', str(server.db), *args],
+                       capture_output=True, text=True, check=True, timeout=600)
+    b = subprocess.run([sys.executable, '-m', 'srcost', 'predict', '--server', server.url, '--token', server.tokens['ro'],
+                        *args], capture_output=True, text=True, check=True, timeout=600)
+    assert json.loads(a.stdout) == json.loads(b.stdout)
 
 
 EVIL = [

@@ -100,7 +100,7 @@ def predict_cmd(
         design = design_from_options(exprs, precision, lut or [], part, clock_period, n_inputs)
         if server is not None:
             _predict_remote(server, token, design, exprs, precision, backend, model, lut or [], part, clock_period, n_inputs,
-                            db, model_path, as_json)
+                            db, model_path, as_json, lut_impl)
             return
         from costmodel.api import get_model
 
@@ -132,7 +132,7 @@ def predict_cmd(
 
 
 def _predict_remote(server, token, design, exprs, precision, backend, model, luts, part, clock_period, n_inputs, db,
-                    model_path, as_json) -> None:
+                    model_path, as_json, lut_impl='auto') -> None:
     """``srcost predict --server URL``: the same output, from the server's store and model."""
     from hls_gen import SrcostError
 
@@ -142,11 +142,14 @@ def _predict_remote(server, token, design, exprs, precision, backend, model, lut
         raise SrcostError('--db and --model-path name local files; with --server the server\'s store and model are used')
     with Client(server, token) as c:
         res = c.predict(exprs, precision, backend, model, luts, separate=False, part=part, clock_period_ns=clock_period,
-                        n_inputs=n_inputs)
-    costs = res.designs[0].costs()
-    d = {k: _num(float('nan') if costs[k] is None else costs[k]) for k in TARGETS}
+                        n_inputs=n_inputs, lut_impl=lut_impl)
+    p = res.designs[0]
+    values = {**p.costs(), **(p.bands or {})}
+    d = {k: _num(float('nan') if v is None else v) for k, v in values.items()}
     d.update(backend=backend, part=part, precision=str(design.precision), clock_period_ns=design.clock_period_ns,
              model=res.model)
+    if res.lut_impl is not None:
+        d['lut_impl'] = res.lut_impl
     if res.model_provenance is not None:
         d['model_provenance'] = res.model_provenance
     if res.note:

@@ -105,7 +105,8 @@ def create_app(svc: Service) -> FastAPI:
         counts = await run_in_threadpool(locked, _job_counts, svc.store)
         ok = svc.predictor.alive and svc.jobs.alive
         return Health(status='ok' if ok else 'degraded', version=version, schema_version=svc.store.schema_version, db=str(svc.store.path),
-                      executor=svc.jobs.executor, auth=svc.config.auth, limits=svc.config.limits.to_dict(), jobs=counts)
+                      executor=svc.jobs.executor, auth=svc.config.auth, limits=svc.config.limits.to_dict(), jobs=counts,
+                      predictor={'batches': svc.predictor.batches, 'designs': svc.predictor.designs_costed})
 
     @app.get('/v1/ops', tags=['calibration'])
     async def ops(backend: Optional[str] = None, precision: Optional[str] = None,
@@ -169,9 +170,9 @@ def create_app(svc: Service) -> FastAPI:
             designs = svc.predictor.designs(req)
         else:  # a large request is parsed off the event loop
             designs = await run_in_threadpool(svc.predictor.designs, req)
-        rows, lm = await asyncio.wrap_future(svc.predictor.submit(ModelKey(req.model, req.backend, req.part),
-                                                                  [pd.design for pd in designs]))
-        return JSONResponse(svc.predictor.response(req, designs, rows, lm))
+        key = ModelKey(req.model, req.backend, req.part, req.lut_impl)
+        rows, extra, lm = await asyncio.wrap_future(svc.predictor.submit(key, [pd.design for pd in designs]))
+        return JSONResponse(svc.predictor.response(req, designs, rows, extra, lm))
 
     @app.post('/v1/jobs', response_model=JobCreated, status_code=201, tags=['jobs'])
     async def submit(req: JobRequest, p: Principal = Depends(writer)):

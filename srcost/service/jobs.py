@@ -282,7 +282,7 @@ class ValidateRunner(_Runner):
         predictions = name = None
         if s.predict:
             try:
-                rows, lm = self.ctx.predictor.submit(ModelKey('auto', s.backend, s.part), designs).result(timeout=600)
+                rows, _, lm = self.ctx.predictor.submit(ModelKey('auto', s.backend, s.part), designs).result(timeout=600)
                 predictions = tuple({t: v for t, v in zip(TARGETS, row) if v == v} for row in rows)
                 name = f'{lm.name} model (srcost serve)'
             except SrcostError as e:

@@ -2,7 +2,8 @@
 
 A learned model is its saved form (``LearnedModel.to_dict``: the boosters, the analytic parameters and the
 calibration the server uses, which may come from its store rather than the shipped file). An analytic or
-additive model is its calibration and fitted parameters. ``load_model`` rebuilds either with a fresh
+additive model is its calibration and fitted parameters; the Vivado/Vitis HLS scheduling model
+(``costmodel.vivado.VivadoModel``) is its ``to_document()``. ``load_model`` rebuilds either with a fresh
 feature extractor; both give the server's numbers (tests/test_service.py compares them)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hls_gen.errors import SrcostError
 
 ANALYTIC_KIND = 'srcost analytic cost model'
 ANALYTIC_SCHEMA_VERSION = 1
+SCHEDULE_KIND = 'srcost Vivado scheduling model'  # costmodel.vivado.VivadoModel's to_document(), wrapped
 
 
 class ModelFileError(SrcostError, ValueError):
@@ -24,9 +26,13 @@ class ModelFileError(SrcostError, ValueError):
 def export_model(model) -> dict:
     """The JSON-ready document of a loaded ``CostModel``."""
     from costmodel.models import AdditiveModel, AnalyticModel, LearnedModel
+    from costmodel.vivado import VivadoModel
 
     if isinstance(model, LearnedModel):
         return model.to_dict()
+    if isinstance(model, VivadoModel):
+        return {'kind': SCHEDULE_KIND, 'schema_version': 1, 'backend': model.backend, 'part': model.part,
+                'document': model.to_document()}
     if isinstance(model, (AnalyticModel, AdditiveModel)):
         cal = model.calibration
         d = {'kind': ANALYTIC_KIND, 'schema_version': ANALYTIC_SCHEMA_VERSION, 'model': model.name,
@@ -47,6 +53,10 @@ def load_model(doc: Mapping, extractor=None):
     kind = doc.get('kind')
     if kind == MODEL_KIND:
         return LearnedModel.from_dict(doc, fx)
+    if kind == SCHEDULE_KIND:
+        from costmodel.vivado import VivadoModel
+
+        return VivadoModel.from_document(doc['document'])
     if kind != ANALYTIC_KIND:
         raise ModelFileError(f'not an srcost cost model document (kind {kind!r})')
     if doc.get('schema_version') != ANALYTIC_SCHEMA_VERSION:

@@ -24,12 +24,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from hls_gen import Design, Expression
 from hls_gen.errors import ExpressionError, SrcostError
 
 from .config import Limits
 from .limits import LimitError, check_expression, check_expressions
 from .schemas import PredictRequest
+
+FREEZE_EVERY = 250  # new cached designs between two gc.freeze() calls
 
 WARM_EXPRESSIONS = ('x0*x1 + sin(x2)', '2.5*x0 - exp(x1)', 'x0 + x1*x1 - 0.5', 'sin_lut(x0) + cos_lut(x1)*x2')
 TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
@@ -40,6 +44,7 @@ class ModelKey:
     kind: str  # auto | additive | analytic | learned
     backend: str
     part: str
+    lut_impl: str = 'auto'  # the Vivado scheduling model's option (srcost predict --lut-impl)
 
 
 @dataclass
@@ -85,6 +90,7 @@ class DesignCache:
         self.capacity = capacity
         self._items: OrderedDict[tuple, Design | SrcostError] = OrderedDict()
         self._lock = threading.Lock()
+        self.inserts = 0
 
     def get(self, key: tuple, build):
         with self._lock:
@@ -98,6 +104,7 @@ class DesignCache:
                 hit = e
             with self._lock:
                 self._items[key] = hit
+                self.inserts += 1
                 while len(self._items) > self.capacity:
                     self._items.popitem(last=False)
         if isinstance(hit, SrcostError):
@@ -117,6 +124,7 @@ class Predictor:
         self._models: dict[ModelKey, LoadedModel] = {}
         self._version: tuple[int, int] | None = None
         self._checked = -1e9
+        self._frozen_at = 0
         self.recheck_s = 1.0  # how often the store's operator costs are checked for changes
         self.batches = 0
         self.designs_costed = 0
@@ -179,15 +187,20 @@ class Predictor:
         self._queue.put(item)
         return item.future
 
-    def response(self, req: PredictRequest, designs: list[ParsedDesign], rows: list[list[float]], lm: LoadedModel) -> dict:
+    def response(self, req: PredictRequest, designs: list[ParsedDesign], rows: list[list[float]], extra: list[dict],
+                 lm: LoadedModel) -> dict:
         """The ``PredictResponse`` of a request, as the dict it serializes to."""
+        from costmodel.vivado import VivadoModel
+
         d0 = designs[0].design
         return {
             'model': lm.name, 'backend': req.backend, 'part': d0.part, 'precision': str(d0.precision),
             'clock_period_ns': d0.clock_period_ns, 'calibration_digest': lm.calibration_digest,
             'model_provenance': lm.provenance,
+            'lut_impl': req.lut_impl if isinstance(lm.model, VivadoModel) else None,
             'note': 'the calibration has latency only: resources are not predicted' if lm.latency_only else None,
-            'designs': [{'expressions': pd.texts, **dict(zip(TARGETS, map(_value, row)))} for pd, row in zip(designs, rows)],
+            'designs': [{'expressions': pd.texts, **dict(zip(TARGETS, map(_value, row))), 'bands': ex or None}
+                        for pd, row, ex in zip(designs, rows, extra)],
         }
 
     # -- the predictor thread ------------------------------------------------------------------------------
@@ -221,6 +234,9 @@ class Predictor:
                     for item in batch:
                         if not item.future.done():
                             item.future.set_exception(e)
+                if self.cache.inserts - self._frozen_at >= FREEZE_EVERY:
+                    self._frozen_at = self.cache.inserts
+                    freeze_long_lived()
         finally:
             store.close()
 
@@ -248,8 +264,8 @@ class Predictor:
             m = get_model(key.kind, key.backend, key.part, str(self.db))
             cal = m.calibration
             doc = export_model(m)
-            lm = LoadedModel(key, m, m.name, m.provenance.to_dict() if m.name == 'learned' else None,
-                             cal.digest() if cal is not None else None, bool(m.latency_only), doc, document_digest(doc))
+            lm = LoadedModel(key, m, m.name, provenance(m), cal.digest() if cal is not None else None,
+                             bool(m.latency_only), doc, document_digest(doc))
             self._models[key] = lm
         return lm
 
@@ -264,35 +280,75 @@ class Predictor:
             else:
                 groups.setdefault(item.key, []).append(item)
         for key, items in groups.items():
-            try:
-                lm = self._model(key)
-                designs = [d for it in items for d in it.designs]
-                P = predict_rows(lm.model, designs)
-                errors = dict(getattr(lm.model.extractor, 'errors', {}) or {})
-            except Exception as e:  # noqa: BLE001 - every request of the group gets the error
+            self._cost(key, items)
+
+    def _cost(self, key: ModelKey, items: list[_Predict]) -> None:
+        """One batch for ``items``; a model that fails a whole batch (one design it cannot schedule) is asked
+        again request by request, so that only the request with that design gets the error."""
+        try:
+            lm = self._model(key)
+            designs = [d for it in items for d in it.designs]
+            P, extra, errors = predict_rows(lm.model, designs, key.lut_impl)
+        except Exception as e:  # noqa: BLE001 - answered to the requests of the batch
+            if len(items) > 1 and isinstance(e, SrcostError):
                 for it in items:
-                    it.future.set_exception(e)
-                continue
-            self.batches += 1
-            self.designs_costed += len(designs)
-            start = 0
+                    self._cost(key, [it])
+                return
             for it in items:
-                stop = start + len(it.designs)
-                bad = [(i - start, errors[i]) for i in range(start, stop) if i in errors]
-                if bad:
-                    j, msg = bad[0]
-                    it.future.set_exception(ExpressionError(f'design {j}: {msg}'))
-                else:
-                    it.future.set_result((P[start:stop].tolist(), lm))
-                start = stop
+                it.future.set_exception(e)
+            return
+        self.batches += 1
+        self.designs_costed += len(designs)
+        start = 0
+        for it in items:
+            stop = start + len(it.designs)
+            bad = [(i - start, errors[i]) for i in range(start, stop) if i in errors]
+            if bad:
+                j, msg = bad[0]
+                it.future.set_exception(ExpressionError(f'design {j}: {msg}'))
+            else:
+                it.future.set_result((P[start:stop].tolist(), extra[start:stop], lm))
+            start = stop
 
 
-def predict_rows(model, designs: list[Design]):
-    """``model.predict(designs)`` (what `srcost predict` calls) as a matrix with columns ``TARGETS``, without
-    its DataFrames: ``CostModel.predict`` is ``predict_features(features(designs))``, which every model
-    computes as ``predict_matrix`` of the feature matrix (tests/test_service.py checks the two are equal)."""
-    F = model.extractor.matrix(designs, model.calibration)
-    return model.predict_matrix(F)
+def freeze_long_lived() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``). The server's
+    long-lived objects (models, the cost model's caches, parsed designs: hundreds of thousands) made each
+    full collection a 0.2-0.4 s pause of every request in flight; frozen objects are still freed by
+    reference counting, only cycles among them are not."""
+    import gc
+
+    gc.collect(1)  # the young garbage (a full pass is what this avoids)
+    gc.freeze()
+
+
+def predict_rows(model, designs: list[Design], lut_impl: str = 'auto') -> tuple[np.ndarray, list[dict], dict[int, str]]:
+    """What ``srcost predict`` computes for ``designs``: (the matrix of ``TARGETS``, each design's other columns
+    (the Vivado model's bands), {design index: why it has no prediction}).
+
+    A model that keeps ``CostModel.predict`` (``predict_features(features(designs))``) is run as
+    ``predict_matrix`` of the feature matrix, the same numbers without its DataFrames (tests/test_service.py
+    compares them with ``predict``); any other model through its own ``predict``."""
+    from costmodel.models import CostModel
+    from costmodel.vivado import VivadoModel
+
+    if type(model).predict is CostModel.predict:
+        P = model.predict_matrix(model.extractor.matrix(designs, model.calibration))
+        return P, [{} for _ in designs], dict(getattr(model.extractor, 'errors', {}) or {})
+    df = model.predict(designs, lut_impl) if isinstance(model, VivadoModel) else model.predict(designs)
+    others = [c for c in df.columns if c not in TARGETS]
+    extra = [{c: _value(float(v)) for c, v in zip(others, row)} for row in df[others].to_numpy()] if others else \
+        [{} for _ in designs]
+    return df[list(TARGETS)].to_numpy(np.float64), extra, {}
+
+
+def provenance(model) -> dict | None:
+    """The provenance `srcost predict` prints for ``model``."""
+    from costmodel.vivado import VivadoModel
+
+    if isinstance(model, VivadoModel):
+        return {k: model.provenance.get(k) for k in ('created', 'tool', 'command', 'designs')}
+    return model.provenance.to_dict() if model.name == 'learned' else None
 
 
 def _value(v: float) -> float | None:

@@ -30,6 +30,8 @@ class PredictRequest(_Body):
     part: str = DEFAULT_PART
     clock_period_ns: float = Field(DEFAULT_CLOCK_NS, gt=0)
     n_inputs: Optional[int] = Field(None, ge=1)
+    lut_impl: Literal['auto', 'builtin', 'table'] = Field(
+        'auto', description="vivado_hls/vitis_hls: what a sin_lut/cos_lut is (as `srcost predict --lut-impl`)")
 
 
 class DesignPrediction(BaseModel):
@@ -40,6 +42,8 @@ class DesignPrediction(BaseModel):
     ff: Optional[float] = None
     dsp: Optional[float] = None
     bram_18k: Optional[float] = None
+    bands: Optional[dict[str, Optional[float]]] = Field(None, description="the model's band per metric "
+                                                                          "(lut_low, lut_high, ...), where it gives one")
 
 
 class PredictResponse(BaseModel):
@@ -50,6 +54,7 @@ class PredictResponse(BaseModel):
     clock_period_ns: float
     calibration_digest: Optional[str] = None
     model_provenance: Optional[dict] = None
+    lut_impl: Optional[str] = None
     note: Optional[str] = None
     designs: list[DesignPrediction]
 
@@ -155,3 +160,4 @@ class Health(BaseModel):
     auth: bool
     limits: dict
     jobs: dict[str, int]
+    predictor: dict[str, int] = Field(default_factory=dict, description='batches costed and designs in them')

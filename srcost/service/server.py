@@ -18,7 +18,7 @@ def build_service(config: ServiceConfig, log=None):
     from .app import Service
     from .auth import Authenticator
     from .jobs import JobManager, interrupt_running
-    from .predictor import Predictor
+    from .predictor import Predictor, freeze_long_lived
 
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     config.check()
@@ -36,6 +36,7 @@ def build_service(config: ServiceConfig, log=None):
         say(f'warning: {w}')
     jobs = JobManager(config, predictor)
     jobs.start()
+    freeze_long_lived()  # the models and their caches are loaded (see predictor.freeze_long_lived)
     return Service(config, store, lock, Authenticator(store, lock, config.auth), predictor, jobs, lease)
 
 

@@ -30,7 +30,10 @@ def _objective(text: str):
     out = {}
     for part in text.split(','):
         k, _, v = part.partition('=')
-        out[k.strip()] = float(v)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise _bad(f'--objective: the weight of {k.strip()!r} must be a number, got {v!r}') from None
     return out
 
 
@@ -94,6 +97,12 @@ def register(app: typer.Typer) -> None:
                 precision=plist if len(plist) > 1 else plist[0], backend=backend, objective=_objective(objective),
                 engine=engine, loss_on=loss_on, loss_rows=loss_rows,
             )
+            try:
+                reg._validated()
+            except (ValueError, TypeError) as e:
+                raise _bad(str(e)) from None
+            if kind == 'regression' and Path(out).suffix.lower() not in ('.json', '.csv'):
+                raise _bad(f'--out {out}: a front file is .json or .csv')
             summary: dict = {'task': kind, 'data': data, 'engine': engine, 'objective': objective, 'precision': precision,
                              'backend': backend}
             if kind == 'regression':

@@ -20,14 +20,24 @@ from types import SimpleNamespace
 
 import pytest
 import typer.main
+from fuzz_corpus import (
+    CANARY,
+    HANG_S,
+    assert_no_canary,
+    calibration_file,
+    check_cli_result,
+    data_file,
+    expression_text,
+    front_file,
+    fuzz_settings,
+    lut_text,
+    no_hang,
+    precision_text,
+)
 from hypothesis import event, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from fuzz_corpus import (
-    CANARY, HANG_S, assert_no_canary, calibration_file, check_cli_result, data_file, expression_text, front_file,
-    fuzz_settings, lut_text, no_hang, precision_text,
-)
 from hls_gen.errors import SrcostError
 from srcost.cli import app
 

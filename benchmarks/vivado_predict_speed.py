@@ -26,8 +26,9 @@ from _common import REPO, srcost_json  # noqa: E402
 def random_design_texts(rng: random.Random) -> tuple[list[str], str]:
     def term() -> str:
         k = rng.randint(1, 3)
-        factors = [rng.choice([f'x{rng.randrange(8)}', f'sin(x{rng.randrange(8)})', f'cos({rng.uniform(0.3, 2):.3f}*x{rng.randrange(8)})',
-                               f'(x{rng.randrange(8)} + {rng.uniform(-2, 2):.3f})']) for _ in range(k)]
+        choices = (f'x{rng.randrange(8)}', f'sin(x{rng.randrange(8)})', f'cos({rng.uniform(0.3, 2):.3f}*x{rng.randrange(8)})',
+                   f'(x{rng.randrange(8)} + {rng.uniform(-2, 2):.3f})')
+        factors = [rng.choice(choices) for _ in range(k)]
         return f'{rng.uniform(-2, 2):.4f}*' + '*'.join(factors)
 
     outputs = [' + '.join(term() for _ in range(rng.randint(2, 4))) for _ in range(5)]
@@ -74,7 +75,8 @@ def main() -> None:
         print(json.dumps(out, indent=1))
         return
     print(f'in one process: first design {out["first_design_s"]} s (imports, model file); new five-output designs: median '
-          f'{out["new_design_median_s"]} s, max {out["new_design_max_s"]} s over {len(new)}; a repeated design {out["repeated_design_s"]} s')
+          f'{out["new_design_median_s"]} s, max {out["new_design_max_s"]} s over {len(new)}; '
+          f'a repeated design {out["repeated_design_s"]} s')
     if cli:
         print(f'srcost predict --backend vivado_hls --json, a fresh process each: median {out["cli_median_s"]} s over {len(cli)}')
 

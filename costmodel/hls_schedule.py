@@ -24,8 +24,9 @@ statement ``y[i] = <expr>;`` in ap_fixed arithmetic, printed by sympy's code pri
   ``rom_bram_min_bits`` bits, else a LUT ROM in logic; hls4ml's built-in ``nnet::sin_lut``/``cos_lut``
   is a sub-function with its own latency;
 - a multiplier goes to a DSP48E2 when its wider operand has at least ``dsp_min_width`` bits and its
-  narrower one (often a constant) at least ``dsp_min_narrow``, else to fabric; a wide multiplier is several DSPs (27x18 signed, 17-bit slices) whose partial products are
-  summed after the first one's register.
+  narrower one (often a constant) at least ``dsp_min_narrow``, else to fabric; a wide multiplier is
+  several DSPs (27x18 signed, 17-bit slices) whose partial products are summed after the first one's
+  register.
 
 Bit widths and constant folding come from the open backend's datapath model (``fixedpoint.Datapath``:
 exact intervals of the same ap_fixed arithmetic), so what the open backend folds (a product by a
@@ -81,7 +82,7 @@ class FunctionLatency:
         return max(1, math.ceil(self.a + self.b * width + self.c * integer - 1e-9))
 
     @classmethod
-    def fit(cls, rows: Sequence[tuple[int, int, int]]) -> 'FunctionLatency':
+    def fit(cls, rows: Sequence[tuple[int, int, int]]) -> FunctionLatency:
         """Fit on (width, integer bits, cycles) rows: the least absolute error of the rounded model over a grid
         of slopes (ties: the smaller slopes), with the best offset for each."""
         W = np.array([r[0] for r in rows], float)
@@ -155,7 +156,7 @@ class ScheduleParams:
                                 'on a published table that measures it')
         return f.cycles(width, integer)
 
-    def replace(self, **kw) -> 'ScheduleParams':
+    def replace(self, **kw) -> ScheduleParams:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d.update(kw)
         return ScheduleParams(**d)
@@ -166,7 +167,7 @@ class ScheduleParams:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> 'ScheduleParams':
+    def from_dict(cls, d: Mapping) -> ScheduleParams:
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known and k != 'functions'}
         kw['functions'] = {k: FunctionLatency(**v) for k, v in (d.get('functions') or {}).items()}
@@ -462,7 +463,7 @@ def schedule(program: Program, p: ScheduleParams) -> Schedule:
     ops = program.ops
     R: list[tuple[int, float]] = [(0, 0.0)] * len(ops)
     zero = (0, 0.0)
-    W, I = program.width, program.integer
+    W, IB = program.width, program.integer
     for i, op in enumerate(ops):
         k = op.kind
         if k == IN:
@@ -486,7 +487,7 @@ def schedule(program: Program, p: ScheduleParams) -> Schedule:
             R[i] = acc[0]
         elif k == CALL:
             a, wa = (R[op.args[0]], ops[op.args[0]].width) if op.args[0] >= 0 else (zero, 0)
-            cycles = p.builtin_cycles(W, I) if op.impl == 'builtin' else p.function_cycles(op.name, W, I)
+            cycles = p.builtin_cycles(W, IB) if op.impl == 'builtin' else p.function_cycles(op.name, W, IB)
             R[i] = tm.call(a, cycles, p.call_in_ns, p.call_out_ns, wa)
         elif k == TABLE:
             a, wa = (R[op.args[0]], ops[op.args[0]].width) if op.args[0] >= 0 else (zero, 0)
@@ -528,7 +529,7 @@ def latencies(program: Program, params: Sequence[ScheduleParams]) -> np.ndarray:
     dsp_w, dsp_n = col('dsp_min_width'), col('dsp_min_narrow')
     fab, c_in, c_out = col('fabric_mul_ns_per_level'), col('call_in_ns'), col('call_out_ns')
     T = p0.period(program.clock_ns)
-    W, I = program.width, program.integer
+    W, IB = program.width, program.integer
     zc, zo = np.zeros(K), np.zeros(K)
 
     def chain(c, o, d):
@@ -555,16 +556,16 @@ def latencies(program: Program, params: Sequence[ScheduleParams]) -> np.ndarray:
         cf, of = chain(c, o, a0 + a1 * (wa + wb) + fab * _LOG2[min(wa, wb)])
         return np.where(dsp, cd, cf), np.where(dsp, od, of)
 
-    C: list = [None] * len(program.ops)
-    O: list = [None] * len(program.ops)
+    C: list = [None] * len(program.ops)  # cycle of each op's result, per parameter set
+    Ons: list = [None] * len(program.ops)  # ns into that cycle
     ops = program.ops
     for i, op in enumerate(ops):
         k = op.kind
         if k == IN:
-            C[i], O[i] = zc, zo
+            C[i], Ons[i] = zc, zo
         elif k == ADD:
             cs = [C[j] for j in op.args] + ([zc] if op.const else [])
-            os_ = [O[j] for j in op.args] + ([zo] if op.const else [])
+            os_ = [Ons[j] for j in op.args] + ([zo] if op.const else [])
             d = a0 + a1 * op.width
             Cm, Om = np.array(cs), np.array(os_)
             while len(Cm) > 1:  # the two earliest first, per parameter set
@@ -573,35 +574,35 @@ def latencies(program: Program, params: Sequence[ScheduleParams]) -> np.ndarray:
                 c, o = later(Cm[1], Om[1], Cm[0], Om[0])
                 c, o = chain(c, o, d)
                 Cm, Om = np.vstack([c[None], Cm[2:]]), np.vstack([o[None], Om[2:]])
-            C[i], O[i] = Cm[0], Om[0]
+            C[i], Ons[i] = Cm[0], Om[0]
         elif k == MUL:
-            c, o, w = C[op.args[0]], O[op.args[0]], op.widths[0]
+            c, o, w = C[op.args[0]], Ons[op.args[0]], op.widths[0]
             if op.const:
                 c, o = mul(c, o, w, zc, zo, op.const)
                 w += op.const
             for j, wj in zip(op.args[1:], op.widths[1:]):
-                c, o = mul(c, o, w, C[j], O[j], wj)
+                c, o = mul(c, o, w, C[j], Ons[j], wj)
                 w += wj
-            C[i], O[i] = c, o
+            C[i], Ons[i] = c, o
         elif k == CALL:
-            c, o = (C[op.args[0]], O[op.args[0]]) if op.args[0] >= 0 else (zc, zo)
+            c, o = (C[op.args[0]], Ons[op.args[0]]) if op.args[0] >= 0 else (zc, zo)
             if op.impl == 'builtin':
-                cycles = p0.builtin_lut_cycles + (0 if 512 * (W - I + 1) >= p0.rom_bram_min_bits else col('builtin_rom_cycles'))
+                cycles = p0.builtin_lut_cycles + (0 if 512 * (W - IB + 1) >= p0.rom_bram_min_bits else col('builtin_rom_cycles'))
             else:
-                cycles = p0.function_cycles(op.name, W, I)
-            C[i], O[i] = call(c, o, cycles, c_in, c_out)
+                cycles = p0.function_cycles(op.name, W, IB)
+            C[i], Ons[i] = call(c, o, cycles, c_in, c_out)
         elif k == TABLE:
-            c, o = (C[op.args[0]], O[op.args[0]]) if op.args[0] >= 0 else (zc, zo)
+            c, o = (C[op.args[0]], Ons[op.args[0]]) if op.args[0] >= 0 else (zc, zo)
             d_index = a0 + a1 * W + p0.clamp_ns
             if op.const:
                 d_index = d_index + ((a0 + a1 * (W + op.const)) + fab * _LOG2[op.const])
             if op.entries * op.width >= p0.rom_bram_min_bits:
-                C[i], O[i] = call(c, o, p0.table_read_cycles, c_in + d_index, c_out)
+                C[i], Ons[i] = call(c, o, p0.table_read_cycles, c_in + d_index, c_out)
             else:
                 levels = max(math.ceil(math.log2(op.entries)) - 6, 0)
-                C[i], O[i] = call(c, o, 0, d_index + p0.rom_ns + p0.rom_ns_per_level * levels, 0.0)
+                C[i], Ons[i] = call(c, o, 0, d_index + p0.rom_ns + p0.rom_ns_per_level * levels, 0.0)
         else:  # MUX, CAST
-            C[i], O[i] = call(C[op.args[0]], O[op.args[0]], 0, a0 + a1 * op.width + p0.mux_ns, 0.0)
+            C[i], Ons[i] = call(C[op.args[0]], Ons[op.args[0]], 0, a0 + a1 * op.width + p0.mux_ns, 0.0)
     outs = [C[j] for j in program.outputs if j >= 0]
     return (np.max(np.array(outs), axis=0) if outs else np.zeros(K)).astype(np.int64)
 
@@ -622,12 +623,12 @@ class ProgramCounts(NamedTuple):
 
 
 def program_counts(program: Program, p: ScheduleParams) -> ProgramCounts:
-    W, I = program.width, program.integer
+    W, IB = program.width, program.integer
     tiles = fabric = 0
     hls = builtin = tables = 0
     area = regs = 0.0
     b_bram = t_bram = rom_bits = 0
-    frac = W - I
+    frac = W - IB
     for op in program.ops:
         if op.kind == MUL:
             ws = list(op.widths)
@@ -649,8 +650,8 @@ def program_counts(program: Program, p: ScheduleParams) -> ProgramCounts:
                 b_bram += 2 * math.ceil(512 * (frac + 1) / BRAM18_BITS)
         elif op.kind == CALL:
             hls += 1
-            cycles = p.function_cycles(op.name, W, I)
-            ref = p.function_cycles('sin', W, I) if 'sin' in p.functions else cycles
+            cycles = p.function_cycles(op.name, W, IB)
+            ref = p.function_cycles('sin', W, IB) if 'sin' in p.functions else cycles
             area += W * W * cycles / ref
             regs += cycles * W
         elif op.kind == TABLE:

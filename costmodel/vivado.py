@@ -92,7 +92,7 @@ class VivadoModel(CostModel):
         return {**self.fitted.to_dict(), 'predicts_for': self.backend}
 
     @classmethod
-    def from_document(cls, doc: dict) -> 'VivadoModel':
+    def from_document(cls, doc: dict) -> VivadoModel:
         from .vivado_fit import VivadoFitted
 
         return cls(doc.get('predicts_for', doc.get('backend', 'vivado_hls')), doc.get('part', DEFAULT_PART), VivadoFitted.from_dict(doc))
@@ -126,14 +126,14 @@ class VivadoModel(CostModel):
         rows = [self.predict_design(d, lut_impl) for d in designs]
         return pd.DataFrame([[r.get(c, np.nan) for c in cols] for r in rows], columns=cols, dtype=np.float64)
 
-    def predict_expressions_matrix(self, exprs: Sequence, precision: 'str | Precision' = 'ap_fixed<16,6>',
-                                   luts: Sequence['str | LutSpec'] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
+    def predict_expressions_matrix(self, exprs: Sequence, precision: str | Precision = 'ap_fixed<16,6>',
+                                   luts: Sequence[str | LutSpec] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
         if not len(exprs):
             return np.empty((0, len(TARGETS)))
         designs = [Design.build([e], precision, luts, part=self.part, clock_period_ns=clock_period_ns) for e in exprs]
         return self.predict(designs)[list(TARGETS)].to_numpy(np.float64)
 
-    def predict_postfix(self, batch, precision: 'str | Precision' = 'ap_fixed<16,6>', luts: Sequence['str | LutSpec'] = (),
+    def predict_postfix(self, batch, precision: str | Precision = 'ap_fixed<16,6>', luts: Sequence[str | LutSpec] = (),
                         clock_period_ns: float = DEFAULT_CLOCK_NS, **_) -> np.ndarray:
         """The same predictions for a ``costmodel.postfix.Postfix`` batch (rebuilt as expressions: the schedule
         needs sympy's printing order)."""

@@ -82,7 +82,7 @@ class VivadoFitted:
                 'provenance': self.provenance}
 
     @classmethod
-    def from_dict(cls, d: dict) -> 'VivadoFitted':
+    def from_dict(cls, d: dict) -> VivadoFitted:
         if d.get('kind') != KIND:
             raise SrcostError(f'not an srcost Vivado model (kind {d.get("kind")!r})')
         if d.get('schema_version') != SCHEMA_VERSION:
@@ -100,7 +100,7 @@ class VivadoFitted:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> 'VivadoFitted':
+    def load(cls, path: Path) -> VivadoFitted:
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
         except (OSError, json.JSONDecodeError) as e:

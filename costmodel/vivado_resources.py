@@ -28,7 +28,7 @@ TERMS: dict[str, tuple[str, ...]] = {
 }
 FIXED = {'lut': {'table_rom_bits': 1 / 64}}  # a LUT6 holds 64 ROM bits
 TERM_DOCS = {
-    'open_lut': "the open backend's LUTs of the arithmetic (its analytic model's adder, multiplexer and multiplier terms)",
+    'open_lut': "the open backend's arithmetic LUTs (its analytic model's adder, multiplexer and multiplier terms)",
     'hls_call_area': "math sub-functions: W**2 each (a CORDIC's W stages of W bits), scaled by their latency over sin's",
     'hls_call_regs': 'math sub-functions: latency (cycles) x W each (their pipeline registers)',
     'builtin_calls': "hls4ml's built-in sin/cos LUT sub-functions",
@@ -61,9 +61,9 @@ def resource_terms(program: Program, sched: Schedule | None, params: SchedulePar
         open_lut = sum(getattr(op, k) * row[f] for k, f in op.LUT_TERMS if 'rom' not in k)
     return {
         'open_lut': float(open_lut), 'fabric_mul_bits': float(c.fabric_mul_bits), 'hls_call_area': float(c.hls_call_area),
-        'hls_call_regs': float(c.hls_call_regs),
-        'builtin_calls': float(c.builtin_calls), 'table_index_bits': float(c.table_calls * program.width),
-        'reg_bits': float(sched.reg_bits), 'io_bits': float(io if sched.latency > 0 else 0), 'dsp_tiles': float(c.dsp_tiles), 'hls_calls': float(c.hls_calls),
+        'hls_call_regs': float(c.hls_call_regs), 'builtin_calls': float(c.builtin_calls),
+        'table_index_bits': float(c.table_calls * program.width), 'reg_bits': float(sched.reg_bits),
+        'io_bits': float(io if sched.latency > 0 else 0), 'dsp_tiles': float(c.dsp_tiles), 'hls_calls': float(c.hls_calls),
         'table_rom_bits': float(c.table_rom_bits), 'bram_18k': float(c.builtin_bram + c.table_bram),
     }
 
@@ -113,7 +113,8 @@ class ResourceModel:
         return out
 
     @classmethod
-    def fit(cls, rows: list[Mapping[str, float]], actual: list[Mapping[str, float]], targets: tuple[str, ...] = tuple(TERMS)) -> 'ResourceModel':
+    def fit(cls, rows: list[Mapping[str, float]], actual: list[Mapping[str, float]],
+            targets: tuple[str, ...] = tuple(TERMS)) -> ResourceModel:
         coefs = {}
         for target in targets:
             names = TERMS[target]
@@ -129,7 +130,7 @@ class ResourceModel:
                 'terms': {t: {n: TERM_DOCS[n] for n in names} for t, names in TERMS.items()}}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> 'ResourceModel':
+    def from_dict(cls, d: Mapping) -> ResourceModel:
         return cls({t: dict(v) for t, v in d.get('coefs', {}).items()}, {t: tuple(v) for t, v in d.get('bands', {}).items()})
 
 

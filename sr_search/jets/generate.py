@@ -243,7 +243,13 @@ class _Manifest:
 
     def add(self, spec: ChunkSpec, features: np.ndarray, stats: dict) -> None:
         name = f'{spec.key}.npy'
-        _write_atomic(self.path.parent / name, lambda p: np.save(p.open('wb'), features, allow_pickle=False))
+        stored = np.ascontiguousarray(features, dtype=np.float32)  # the set's precision, so chunk checksums are too
+
+        def write(path: Path) -> None:
+            with path.open('wb') as fh:
+                np.save(fh, stored, allow_pickle=False)
+
+        _write_atomic(self.path.parent / name, write)
         self.chunks[spec.key] = {'file': name, 'sha256': sha256_file(self.path.parent / name),
                                  'pythia_seed': spec.pythia_seed, **stats}
         self.save()
@@ -291,7 +297,7 @@ def generate(
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     vers = versions()
-    identity = {'seed': int(seed), 'settings': settings.to_dict(), 'versions': {k: v for k, v in vers.items() if k != 'srcost'}}
+    identity = run_identity(int(seed), settings, classes, vers)
     specs = plan_chunks(int(per_class), int(seed), settings, classes)
     work = parts_dir(out)
     manifest = _Manifest.open(work, identity, say)
@@ -324,7 +330,8 @@ def generate(
             'per_class': int(per_class),
             'jobs': int(jobs),
             'settings': settings.to_dict(),
-            'pythia_commands': {cls: settings.pythia_commands(cls, 0)[:-3] for cls in classes},
+            'pythia_commands': {cls: [c for c in settings.pythia_commands(cls, 0) if not c.startswith('Random:seed')]
+                                for cls in classes},
             'generator': 'Pythia 8 (default tune: Monash 2013; showers, MPI, hadronization on), anti-kT with FastJet; '
                          'features as sr_search/jets/features.py defines them',
             'versions': vers,
@@ -340,6 +347,12 @@ def generate(
                 tmp.unlink()
     shutil.rmtree(work)
     return GenerationResult(out, prov_path, int(len(df)), counts, len(todo), reused, time.perf_counter() - t0, prov)
+
+
+def run_identity(seed: int, settings: Settings, classes: Sequence[str], vers: dict[str, str]) -> dict:
+    """What finished chunks must share with a run that reuses them: seed, settings, Pythia commands, versions."""
+    return {'seed': int(seed), 'settings': settings.to_dict(), 'versions': {k: v for k, v in vers.items() if k != 'srcost'},
+            'pythia_commands': {cls: settings.pythia_commands(cls, 0) for cls in classes}}
 
 
 def _class_stats(manifest: _Manifest, specs: list[ChunkSpec]) -> dict:

@@ -26,9 +26,10 @@ def generate_cmd(
     no_progress: Annotated[bool, typer.Option('--no-progress', help='No progress bar.')] = False,
     as_json: Annotated[bool, typer.Option('--json', help='Print the run summary as JSON.')] = False,
 ) -> None:
-    """Generate jets with Pythia 8 (13 TeV, pTHat 900-1100 GeV), cluster them with FastJet (anti-kT R = 0.8),
-    label them by matching to the hard process and compute the 16 OpenML features. A killed run resumes
-    from its finished chunks when rerun with the same arguments."""
+    """Generate jets with Pythia 8 (13 TeV; QCD and top pairs at pTHat 900-1100 GeV, W and Z pairs from a 2 TeV
+    scalar), cluster them with FastJet (anti-kT R = 0.8), label them by matching to the hard process and
+    compute the 16 OpenML features. A killed run resumes from its finished chunks when rerun with the same
+    arguments."""
     with cli_errors():
         from sr_search.jets.generate import generate
 

@@ -6,7 +6,8 @@
 | ``GET /v1/ops`` | any | stored operator costs (``format=json|csv|pysr``, as ``srcost ops``) |
 | ``GET /v1/models``, ``GET /v1/models/{backend}`` | any | the models the server predicts with, as documents |
 | ``POST /v1/predict`` | any | ``srcost predict``'s numbers, batched |
-| ``POST /v1/jobs``, ``GET /v1/jobs``, ``GET/DELETE /v1/jobs/{id}``, ``GET /v1/jobs/{id}/report``, ``POST /v1/jobs/{id}/resubmit`` | full | jobs |
+| ``POST /v1/jobs``, ``GET /v1/jobs``, ``GET/DELETE /v1/jobs/{id}`` | full | jobs |
+| ``GET /v1/jobs/{id}/report``, ``POST /v1/jobs/{id}/resubmit`` | full | a job's report, a resubmission |
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 A token is 256 random bits (``secrets.token_urlsafe``), shown once when it is created; the store keeps only
 its SHA-256. (A slow password hash buys nothing here: nobody can guess 256 random bits, so the digest of a
-stolen store does not lead back to a token.) A request names its token as ``Authorization: Bearer <token>`` (a revoked token is refused within a second);
-a read-only token may predict and read operator costs and models, a full one may also submit and cancel jobs.
+stolen store does not lead back to a token.) A request names its token as ``Authorization: Bearer <token>``
+(a revoked token is refused within a second); a read-only token may predict and read operator costs and
+models, a full one may also submit and cancel jobs.
 """
 
 from __future__ import annotations

@@ -80,11 +80,11 @@ def check_job(spec, limits: Limits) -> None:
     expressions, precisions or operators, a data table without its target."""
     if isinstance(spec, (SynthJob, ValidateJob)):
         _backend(spec.backend)
-        job_designs(spec, limits)
+        designs, _ = job_designs(spec, limits)
         if isinstance(spec, ValidateJob):
             if spec.data_csv is not None:
                 X, _, _ = read_table(spec.data_csv, spec.target)
-                need = max(d.n_inputs for d in job_designs(spec, limits)[0])
+                need = max(d.n_inputs for d in designs)
                 if X.shape[1] < need:
                     raise JobError(f'data_csv has {X.shape[1]} feature columns; the designs need {need}')
             elif spec.target:

@@ -230,7 +230,9 @@ class CostEvaluator:
         self.precision = precision
         self.backend = backend
         self._cost_fn = cost_fn
-        self._user_cost_fn = cost_fn is not None
+        # a cost function that carries its cost model (srcost.client.Client.cost_fn: the server's model, downloaded
+        # once) is as good as the local one: the search loop's postfix path uses that model
+        self._user_cost_fn = cost_fn is not None and not hasattr(cost_fn, 'model')
         if self.objective.needs_cost_model and cost_fn is None:
             self._cost_fn = _lazy_costmodel(precision, backend)
         self._cache: dict[sympy.Expr, tuple[float, dict[str, float]]] = {}
@@ -332,7 +334,7 @@ class CostEvaluator:
             from costmodel import TARGETS as MODEL_TARGETS  # noqa: PLC0415 (another layer; lazy)
             from costmodel.api import get_model  # noqa: PLC0415
 
-            m = self._pf_model = get_model('auto', self.backend or 'open')
+            m = self._pf_model = getattr(self._cost_fn, 'model', None) or get_model('auto', self.backend or 'open')
             obj = self.objective
             need = [t for t in TARGETS if t in obj.weights or t == obj.tiebreak]
             self._postfix_columns = {t: MODEL_TARGETS.index(_MODEL_NAMES.get(t, t)) for t in need}

@@ -319,3 +319,25 @@ def test_no_auth_is_refused_unless_the_host_is_loopback(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'srcost', 'serve', '--no-auth', '--host', '0.0.0.0', '--db',
                         str(tmp_path / 'c.db')], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and 'loopback' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_srcost_search_with_cost_server_costs_its_front_as_the_server_does(server, tmp_path):
+    from typer.testing import CliRunner
+
+    from srcost.cli import app
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (300, 3))
+    y = 2.5 * X[:, 0] * X[:, 1] - np.sin(X[:, 2])
+    data = tmp_path / 'd.csv'
+    np.savetxt(data, np.column_stack([X, y]), delimiter=',', header='x0,x1,x2,y', comments='')
+    out = tmp_path / 'front.json'
+    res = CliRunner().invoke(app, ['search', str(data), '--target', 'y', '--budget-seconds', '3', '--generations', '3',
+                                   '--cost-server', server.url, '--token', server.tokens['ro'], '--out', str(out)])
+    assert res.exit_code == 0, res.output
+    from sr_search.front import ParetoFront
+
+    front = ParetoFront.load(out)
+    served = Client(server.url, server.tokens['ro']).predict([m.expression for m in front], separate=True)
+    for m, p in zip(front, served.designs):
+        assert m.cost['latency'] == p.latency_cycles and m.cost['lut'] == p.lut, m.expression

@@ -72,6 +72,9 @@ def register(app: typer.Typer) -> None:
                                                  help='search several, one front across them: "ap_fixed<10,5>,ap_fixed<16,6>"'),
         loss_on: str = typer.Option('firmware', '--loss-on', help='firmware (bit-accurate fixed point, default) | float'),
         loss_rows: int = typer.Option(1000, '--loss-rows', help='rows the in-loop firmware loss uses (the front is scored on all)'),
+        cost_server: Optional[str] = typer.Option(None, '--cost-server',
+                                                  help='an srcost serve URL: its cost model is downloaded once and run here'),
+        token: Optional[str] = typer.Option(None, '--token', envvar='SRCOST_TOKEN', help='bearer token for --cost-server'),
         backend: str = typer.Option('open', '--backend', '-b'),
         seed: int = typer.Option(0, '--seed'),
         max_train_rows: Optional[int] = typer.Option(None, '--max-train-rows'),
@@ -90,12 +93,17 @@ def register(app: typer.Typer) -> None:
                 raise _bad(f'--loss-on must be firmware or float, got {loss_on!r}')
             plist = [str(Precision.parse(q)) for q in split_precisions(precisions)] if precisions else [precision]
             precision = plist[0] if len(plist) == 1 else ','.join(plist)
+            cost_fn = None
+            if cost_server:
+                from srcost.client import Client
+
+                cost_fn = Client(cost_server, token).cost_fn(backend, plist[0])
             reg = CostAwareRegressor(
                 binary_operators=[s for s in binary_operators.split(',') if s],
                 unary_operators=[s for s in unary_operators.split(',') if s],
                 maxsize=maxsize, generations=generations, budget_seconds=budget_seconds, random_state=seed,
                 precision=plist if len(plist) > 1 else plist[0], backend=backend, objective=_objective(objective),
-                engine=engine, loss_on=loss_on, loss_rows=loss_rows,
+                engine=engine, loss_on=loss_on, loss_rows=loss_rows, cost_fn=cost_fn,
             )
             try:
                 reg._validated()

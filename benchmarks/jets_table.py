@@ -59,6 +59,7 @@ class Row:
     cost_source: str
     expressions: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    note: str = ''
 
 
 def _say(msg: str) -> None:
@@ -123,16 +124,25 @@ def sr_models(data, maxsizes, budget: float, train_rows: int, seed: int):
             for objective in ('latency', 'complexity'):
                 tag = f'sr{maxsize}_{functions}_{"aware" if objective == "latency" else "blind"}'
                 t0 = time.perf_counter()
-                reg = CostAwareRegressor(binary_operators=list(BINARY), unary_operators=unary, maxsize=maxsize,
-                                         generations=1_000_000, budget_seconds=budget, random_state=seed,
-                                         objective=objective, precision=PRECISION, backend='open', luts=luts or None)
-                ovr = OneVsRestSR(reg).fit(X, y)
+                note = ''
+                for attempt in range(3):  # a search that raises is rerun with the next seed, and the row says so
+                    reg = CostAwareRegressor(binary_operators=list(BINARY), unary_operators=unary, maxsize=maxsize,
+                                             generations=1_000_000, budget_seconds=budget, random_state=seed + attempt,
+                                             objective=objective, precision=PRECISION, backend='open', luts=luts or None)
+                    try:
+                        ovr = OneVsRestSR(reg).fit(X, y)
+                        break
+                    except Exception as e:  # noqa: BLE001 - recorded in the row, the table goes on
+                        note += f'seed {seed + attempt} failed ({type(e).__name__}: {str(e).splitlines()[0][:120]}); '
+                        _say(f'{tag}: search with seed {seed + attempt} failed: {type(e).__name__}: {e}')
+                else:
+                    raise RuntimeError(f'{tag}: three searches failed: {note}')
                 exprs = ovr.expressions_
                 design = Design.build(exprs, PRECISION, luts, n_inputs=X.shape[1], name=tag)
                 scores = emulate(design, data.X_test, backend='trace')
                 m = classification_metrics(scores, data.y_test, data.classes)
                 _say(f'{tag}: accuracy {m["accuracy"]:.4f} (bit-accurate) after {time.perf_counter() - t0:.0f} s')
-                out.append((tag, maxsize, functions, objective, design, m, time.perf_counter() - t0))
+                out.append((tag, maxsize, functions, objective, design, m, time.perf_counter() - t0, note))
     return out
 
 
@@ -163,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     synth = OpenBackend().synthesize([m[4] for m in models], out / 'sr', timeout_s=6 * 3600)
     _say(f'{len(models)} SR designs synthesized in {time.perf_counter() - t_syn:.0f} s')
     rows = [nn]
-    for (tag, maxsize, functions, objective, design, m, secs), res in zip(models, synth):
+    for (tag, maxsize, functions, objective, design, m, secs, note), res in zip(models, synth):
         rows.append(Row(tag, maxsize, functions, objective, m['accuracy'], m['accuracy'] / nn.accuracy,
                         {c: m[f'auc_{c}'] for c in data.classes}, res.latency_cycles,
                         res.latency_cycles * design.clock_period_ns, res.lut, res.ff, res.dsp, res.bram_18k,
-                        'Yosys synth_xilinx, Verilator-confirmed latency', [e.text for e in design.outputs], secs))
+                        'Yosys synth_xilinx, Verilator-confirmed latency', [e.text for e in design.outputs], secs, note))
     headline = [r for r in rows[1:] if r.accuracy_vs_nn >= 0.9 and r.latency_cycles * 10 <= nn.latency_cycles]
     best = max(rows[1:], key=lambda r: r.accuracy)
     summary = {

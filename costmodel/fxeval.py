@@ -109,6 +109,8 @@ def _mul_const(a, c: float):
     if math.log2(abs(c)) % 1 == 0:
         return _scale(a, c)
     terms = [(_scale(a, p), p) for p in csd_powers(c)]
+    if not terms:  # below 2**-32: no digit da4ml can write (it fails there too)
+        raise ExpressionError(f'the constant multiplier {c:g} is below what da4ml can write (2**-32)')
     while len(terms) > 1:
         v1, p1 = terms.pop()
         v2, p2 = terms.pop()

@@ -499,6 +499,14 @@ class FixedPointEvaluator:
                                   'srcost computes exactly (64 bits); use fewer nested products or coarser constants')
         return b.emit(I_CAST, a0=reg, F=self.fp, v0=F - self.fp), cv, self.fp
 
+    def _emit_abs(self, b: _Builder, reg: int, v, F: int) -> tuple[int, tuple, int]:
+        """``result_t(abs(result_t(x)))``, as the tracer writes abs and the argument of log_abs, sqrt_abs, pow_abs."""
+        reg, v, F = self._emit_cast(b, reg, v, F)
+        av = _abs(v)
+        if av is not v:
+            reg = b.emit(I_ABS, a0=reg, F=F)
+        return self._emit_cast(b, reg, av, F)
+
     def _node(self, b: _Builder, code: int, param: float, const: float, kids: list) -> tuple[int, tuple, int]:
         if code == dag.VAR:
             if not (param >= 0 and param == int(param)):
@@ -535,22 +543,14 @@ class FixedPointEvaluator:
             self._check(out, F * n)
             return b.emit(I_POW, a0=reg, F=F * n, v0=n), out, F * n
         if code == dag.ABS:
-            reg, v, F = self._emit_cast(b, reg, v, F)
-            av = _abs(v)
-            if av is not v:
-                reg = b.emit(I_ABS, a0=reg, F=F)
-            return self._emit_cast(b, reg, av, F)
+            return self._emit_abs(b, reg, v, F)
         if code in dag.LUT_CODES:
             return self._lut(b, dag.OPS[code], reg, v, F)
         if code not in dag.FUNC_CODES:
             raise ExpressionError(f'operator code {code} ({dag.OPS[code] if 0 <= code < len(dag.OPS) else "?"}) cannot be evaluated')
         name = dag.OPS[code]
         if code in _SIGN_ABS:
-            reg, v, F = self._emit_cast(b, reg, v, F)
-            av = _abs(v)
-            if av is not v:
-                reg = b.emit(I_ABS, a0=reg, F=F)
-            reg, v, F = self._emit_cast(b, reg, av, F)
+            reg, v, F = self._emit_abs(b, reg, v, F)
             name = _SIGN_ABS[code]
         return self._native(b, name, param, reg, v, F)
 

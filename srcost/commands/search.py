@@ -8,18 +8,18 @@ from typing import Optional
 
 import typer
 
+from hls_gen.errors import SrcostError
+
 from ..errors import cli_errors
 
 TASKS = ('regression', 'jets', 'jets-sample')
 
 
-def _bad(message: str) -> Exception:
+class BadOption(SrcostError, ValueError):
     """A bad option value, reported in one line by ``cli_errors``."""
-    from hls_gen.errors import SrcostError
 
-    class BadOption(SrcostError, ValueError):
-        pass
 
+def _bad(message: str) -> BadOption:
     return BadOption(message)
 
 

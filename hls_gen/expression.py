@@ -111,7 +111,7 @@ class _Builder:
             return f'the constant {what} is not a finite real number'
         if abs(value) < _SMALLEST_NORMAL:
             return f'the constant {what} is below 2**-1022, where doubles lose their precision: write 0'
-        size = 'overflows float64' if np.isinf(value) else '' if what == f'{value:.6g}' else f'is {value:.3g}'
+        size = f'is {value}' if np.isinf(value) else '' if what == f'{value:.6g}' else f'is {value:.3g}'
         return (f'the constant {what}{" " + size if size else ""}: no fixed-point type holds it '
                 f'(constants must be below 2**{MAX_WIDTH} in magnitude)')
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from _common import problem_data, srcost, srcost_json, write_csv
 
-TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
+from costmodel.targets import TARGETS
 
 
 def main(argv: list[str] | None = None) -> int:

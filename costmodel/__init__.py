@@ -7,7 +7,7 @@ Submodules are imported lazily so that ``import costmodel`` stays cheap.
 
 from __future__ import annotations
 
-TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
+from .targets import TARGETS
 
 _LAZY = {
     'predict': 'api', 'get_model': 'api', 'as_designs': 'api', 'calibration_from_store': 'api',

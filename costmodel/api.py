@@ -30,9 +30,9 @@ from hls_gen import Design, Expression, LutSpec, Precision, SrcostError
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
 from .calibration import CalibrationSet, default_calibration
-from .evaluation import TARGETS
 from .features import FeatureExtractor
 from .models import MODELS, AdditiveModel, AnalyticModel, CostModel, LearnedModel, ModelError
+from .targets import TARGETS
 from .training import _slug, data_dir
 
 _LOCK = threading.Lock()

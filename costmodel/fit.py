@@ -23,8 +23,9 @@ from hls_gen.design import DEFAULT_PART
 
 from .api import calibration_from_store, default_model_path, shared_extractor
 from .calibration import default_calibration
-from .evaluation import TARGETS, compare, error_ratio
+from .evaluation import compare, error_ratio
 from .models import AdditiveModel, LearnedModel, Provenance
+from .targets import TARGETS
 from .training import (
     BackendRunner,
     FixedDesignSpec,

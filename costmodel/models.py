@@ -31,8 +31,8 @@ from hls_gen import Design, LutSpec, Precision, SrcostError
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
 from .calibration import CalibrationSet, default_calibration
-from .evaluation import TARGETS
 from .features import FEATURES, FeatureExtractor
+from .targets import TARGETS
 
 MODEL_SCHEMA_VERSION = 1
 MODEL_KIND = 'srcost learned cost model'

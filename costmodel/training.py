@@ -40,9 +40,9 @@ from hls_gen import Design, SrcostError, SynthesisError, SynthResult
 from hls_gen.design import DEFAULT_PART
 
 from .generator import DEFAULT_CONFIG, GENERATOR_VERSION, GeneratorConfig, generate_design
+from .targets import TARGETS
 
 SCHEMA_VERSION = 1
-TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
 RESULT_COLUMNS = (*TARGETS, 'carry', 'uram', 'clock_estimate_ns', 'tool_version', 'backend_code', 'synth_seconds', 'cells')
 COLUMNS = ('index', 'design_digest', 'status', 'error', 'backend', 'part', 'precision', 'clock_period_ns',
            'n_inputs', 'n_outputs', 'outputs', 'luts', 'design', *RESULT_COLUMNS)

@@ -30,9 +30,9 @@ import pandas as pd
 from hls_gen import Design, LutSpec, Precision
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
-from .evaluation import TARGETS
 from .hls_schedule import LUT_IMPLS, ScheduleError, compile_program, schedule
 from .models import CostModel, ModelError
+from .targets import TARGETS
 from .vivado_resources import BAND_TARGETS, resource_terms
 
 UNCERTAINTY = {'vivado_hls': 0.125, 'vitis_hls': 0.27}  # hls4ml's defaults for the two tools

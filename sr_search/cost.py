@@ -17,8 +17,11 @@ Cost-model objectives call ``cost_fn(list[Expression])``. When no ``cost_fn`` is
 What a cost function may return (``n`` = number of expressions):
 
 - a 1-D array of ``n`` numbers: the objective value itself (already the target or weighted sum);
-- a 2-D array ``(n, 4)`` in :data:`TARGETS` order, a ``pandas.DataFrame`` with target columns,
+- a 2-D array ``(n, 4)`` in :data:`COST_TARGETS` order, a ``pandas.DataFrame`` with target columns,
   a mapping ``{target: array(n)}``, or a sequence of ``n`` mappings or objects with target attributes.
+
+Targets are named as ``costmodel.targets.SEARCH_TARGETS`` declares them: a cost function's columns may be
+the cost model's (``latency_cycles``) or the search's (``latency``); each search target reads its own.
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+from costmodel.targets import SEARCH_TARGETS, TARGETS, SearchTarget, column_value
 from hls_gen.errors import SrcostError
 from hls_gen.expression import Expression
 from hls_gen.ir import count_nodes, decompose
 from hls_gen.operators import LUT_FUNCTIONS
 
-TARGETS: tuple[str, ...] = ('latency', 'lut', 'dsp', 'ff')
-OBJECTIVE_NAMES: tuple[str, ...] = ('complexity', 'additive', *TARGETS)
+COST_TARGETS: tuple[str, ...] = tuple(s.name for s in SEARCH_TARGETS)  # objectives over one cost-model target
+OBJECTIVE_NAMES: tuple[str, ...] = ('complexity', 'additive', *COST_TARGETS)
 
 # Per-operator latency in clock cycles that arXiv 2305.04099 measured with Vivado HLS at ap_fixed<16,6>
 # on xcvu9p (Table 1 of the paper); variables and constants count 1 as in PySR. Other operators: 1.
@@ -44,7 +48,7 @@ PAPER_OPERATOR_COSTS: dict[str, float] = {
 }
 
 # Integer targets that take few values over SR-sized expressions: ties between them are broken by LUTs.
-DISCRETE_TARGETS: tuple[str, ...] = ('latency', 'dsp')
+DISCRETE_TARGETS: tuple[str, ...] = tuple(s.name for s in SEARCH_TARGETS if s.discrete)
 TIEBREAK_MAX = 0.5  # the tie-break term stays below half a step of the integer target
 TIEBREAK_SCALE = 2000.0  # LUTs at which the term is half its maximum
 
@@ -95,19 +99,19 @@ def resolve_objective(objective: str | Mapping[str, float] | Objective) -> Objec
     if isinstance(objective, str):
         if objective in ('complexity', 'additive'):
             return Objective(objective)
-        if objective in TARGETS:
+        if objective in COST_TARGETS:
             return Objective(objective, {objective: 1.0}, 'lut' if objective in DISCRETE_TARGETS else None)
         raise ValueError(
             f'unknown objective {objective!r}: use one of {", ".join(OBJECTIVE_NAMES)} '
-            f'or a dict of weights over {", ".join(TARGETS)}, e.g. {{"lut": 1, "dsp": 100}}'
+            f'or a dict of weights over {", ".join(COST_TARGETS)}, e.g. {{"lut": 1, "dsp": 100}}'
         )
     if isinstance(objective, Mapping):
         if not objective:
             raise ValueError('the objective weight dict is empty: give e.g. {"lut": 1, "dsp": 100}')
         weights: dict[str, float] = {}
         for k, w in objective.items():
-            if k not in TARGETS:
-                raise ValueError(f'unknown cost target {k!r} in the objective weights; targets: {", ".join(TARGETS)}')
+            if k not in COST_TARGETS:
+                raise ValueError(f'unknown cost target {k!r} in the objective weights; targets: {", ".join(COST_TARGETS)}')
             try:
                 w = float(w)
             except (TypeError, ValueError):
@@ -160,10 +164,6 @@ def _lazy_costmodel(precision: str | None, backend: str | None) -> CostFn:
     return cost_fn
 
 
-# the cost model and SynthResult call latency 'latency_cycles'
-_TARGET_ALIASES = {'latency_cycles': 'latency'}
-
-
 def _target_table(result: object, n: int, objective: Objective) -> np.ndarray | dict[str, np.ndarray]:
     """Normalise a cost function's answer: a 1-D objective array, or {target: array(n)}."""
     try:
@@ -171,10 +171,10 @@ def _target_table(result: object, n: int, objective: Objective) -> np.ndarray | 
     except ImportError:  # pragma: no cover
         pd = None
     if pd is not None and isinstance(result, pd.DataFrame):
-        result = {_TARGET_ALIASES.get(c, c): result[c].to_numpy(dtype=float) for c in result.columns}
+        result = {c: result[c].to_numpy(dtype=float) for c in result.columns}
     if isinstance(result, Mapping):
-        items = ((_TARGET_ALIASES.get(k, k), v) for k, v in result.items())
-        return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in items if k in TARGETS}
+        cols = {s.name: column_value(result, s) for s in SEARCH_TARGETS}
+        return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in cols.items() if v is not None}
     if (
         isinstance(result, Sequence)
         and not isinstance(result, (str, bytes))
@@ -185,24 +185,28 @@ def _target_table(result: object, n: int, objective: Objective) -> np.ndarray | 
         arr = np.asarray(result, dtype=float)
         if arr.ndim == 1:
             return arr
-        if arr.ndim == 2 and arr.shape[1] == len(TARGETS):
-            return {t: arr[:, i] for i, t in enumerate(TARGETS)}
+        if arr.ndim == 2 and arr.shape[1] == len(COST_TARGETS):
+            return {t: arr[:, i] for i, t in enumerate(COST_TARGETS)}
         if arr.ndim == 2 and arr.shape[1] == 1:
             return arr[:, 0]
         raise CostFunctionError(
-            f'cost function returned an array of shape {arr.shape}; expected ({n},) or ({n}, {len(TARGETS)}) '
-            f'with columns {", ".join(TARGETS)}'
+            f'cost function returned an array of shape {arr.shape}; expected ({n},) or ({n}, {len(COST_TARGETS)}) '
+            f'with columns {", ".join(COST_TARGETS)}'
         )
     if isinstance(result, Sequence):
-        out: dict[str, list[float]] = {t: [] for t in TARGETS}
+        out: dict[str, list[float]] = {s.name: [] for s in SEARCH_TARGETS}
         for item in result:
-            if isinstance(item, Mapping):
-                item = {_TARGET_ALIASES.get(k, k): v for k, v in item.items()}
-            for t in TARGETS:
-                v = item.get(t, np.nan) if isinstance(item, Mapping) else getattr(item, t, np.nan)
-                out[t].append(float(v) if v is not None else np.nan)
+            for s in SEARCH_TARGETS:
+                v = column_value(item, s, np.nan) if isinstance(item, Mapping) else _attribute(item, s)
+                out[s.name].append(float(v) if v is not None else np.nan)
         return {t: np.asarray(v) for t, v in out.items() if not np.all(np.isnan(v))}
     raise CostFunctionError(f'cost function returned {type(result).__name__}; expected an array, DataFrame, dict or list of dicts')
+
+
+def _attribute(item: object, s: SearchTarget) -> object:
+    """Search target ``s`` of an object with target attributes (``latency_cycles``, or ``latency``)."""
+    v = getattr(item, s.target, None)
+    return getattr(item, s.name, np.nan) if v is None else v
 
 
 class CostEvaluator:
@@ -272,7 +276,7 @@ class CostEvaluator:
                 raise CostFunctionError(f'cost function returned {v.shape[0]} {t} values for {len(exprs)} expressions')
         out = []
         for i in range(len(exprs)):
-            breakdown = {t: float(table[t][i]) for t in TARGETS if t in table}
+            breakdown = {t: float(table[t][i]) for t in COST_TARGETS if t in table}
             value = float(sum(w * breakdown[t] for t, w in obj.weights.items()))
             tie = breakdown.get(obj.tiebreak, float('nan')) if obj.tiebreak else float('nan')
             if np.isfinite(tie):  # a latency-only calibration has no LUTs: no tie-break then
@@ -299,6 +303,12 @@ class CostEvaluator:
         return np.array([v for v, _ in self.evaluate(exprs)], dtype=float)
 
     # -- the search loop's path: canonical trees and their postfix form (sr_search.firmware), no sympy ------------
+    @property
+    def by_design(self) -> bool:
+        """The objective is a function of the design (``firmware.firmware_key``): every built-in one is; a
+        user's cost function may read the float constants."""
+        return not self._user_cost_fn
+
     def postfix_value(self, tree: tuple, batch) -> float:
         """The objective value of one expression given as a canonical tree (``sr_search.firmware``) and its
         ``costmodel.postfix.Postfix`` form (one expression): the same number ``evaluate`` gives the exported
@@ -331,18 +341,14 @@ class CostEvaluator:
     def _postfix_model(self):
         m = getattr(self, '_pf_model', None)
         if m is None:
-            from costmodel import TARGETS as MODEL_TARGETS  # noqa: PLC0415 (another layer; lazy)
-            from costmodel.api import get_model  # noqa: PLC0415
+            from costmodel.api import get_model  # noqa: PLC0415 (heavy: the model and its kernels)
 
             m = self._pf_model = getattr(self._cost_fn, 'model', None) or get_model('auto', self.backend or 'open')
             obj = self.objective
-            need = [t for t in TARGETS if t in obj.weights or t == obj.tiebreak]
-            self._postfix_columns = {t: MODEL_TARGETS.index(_MODEL_NAMES.get(t, t)) for t in need}
-            self._postfix_needed = tuple(_MODEL_NAMES.get(t, t) for t in need)
+            need = [s for s in SEARCH_TARGETS if s.name in obj.weights or s.name == obj.tiebreak]
+            self._postfix_columns = {s.name: TARGETS.index(s.target) for s in need}
+            self._postfix_needed = tuple(s.target for s in need)
         return m
-
-
-_MODEL_NAMES = {'latency': 'latency_cycles'}  # sr_search target -> the cost model's column
 
 
 def _additive_tree(t: tuple, costs: Mapping[str, float], default: float = 1.0) -> float:

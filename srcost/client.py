@@ -25,11 +25,11 @@ from typing import Any
 
 import httpx
 
+from costmodel.targets import TARGETS
 from hls_gen.errors import SrcostError
 
 ENV_TOKEN = 'SRCOST_TOKEN'
 DEFAULT_PART = 'xcvu9p-flga2577-2-e'
-TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
 
 
 class ServiceError(SrcostError, RuntimeError):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from costmodel.targets import TARGETS
 from hls_gen import Design, Expression
 from hls_gen.errors import ExpressionError, SrcostError
 
@@ -36,7 +37,6 @@ from .schemas import PredictRequest
 FREEZE_EVERY = 250  # new cached designs between two gc.freeze() calls
 
 WARM_EXPRESSIONS = ('x0*x1 + sin(x2)', '2.5*x0 - exp(x1)', 'x0 + x1*x1 - 0.5', 'sin_lut(x0) + cos_lut(x1)*x2')
-TARGETS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
 
 
 @dataclass(frozen=True)

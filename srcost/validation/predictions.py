@@ -6,18 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from .records import ValidationError
+from costmodel.targets import SEARCH_TARGETS, TARGETS
 
-TARGETS: tuple[str, ...] = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
-_TARGET_ALIASES = {'latency': 'latency_cycles', 'latency_worst': 'latency_cycles', 'bram': 'bram_18k'}
+from .records import ValidationError
 
 
 def normalize_predictions(pred: Any, n: int) -> list[dict[str, float]]:
-    """A predictor's answer (DataFrame, list of mappings, mapping of columns) as one dict of targets per design."""
+    """A predictor's answer (DataFrame, list of mappings, mapping of columns) as one dict of targets per design.
+    Columns are ``TARGETS``; a search target's name (``latency``, as a front's costs name it) stands for the
+    target it reads where that target's own column is absent."""
     import pandas as pd
 
     df = pred if isinstance(pred, pd.DataFrame) else pd.DataFrame(pred)
-    df = df.rename(columns={a: t for a, t in _TARGET_ALIASES.items() if a in df.columns and t not in df.columns})
+    df = df.rename(columns={s.name: s.target for s in SEARCH_TARGETS if s.name in df.columns and s.target not in df.columns})
     cols = [t for t in TARGETS if t in df.columns]
     if len(df.columns) == 0 and len(df) in (0, n):  # the predictor had nothing to say
         return [{} for _ in range(n)]

@@ -13,18 +13,23 @@ METRICS = ('n', 'mae', 'mape', 'r2', 'spearman', 'exact')
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation; NaN when either side is constant (no ranking to agree on)."""
+    """Spearman rank correlation (``scipy.stats.spearmanr``, ties ranked by their mean); NaN when either
+    side is constant (no ranking to agree on)."""
+    from scipy.stats import spearmanr
+
     a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float('nan')
-    ra = pd.Series(a).rank().to_numpy()
-    rb = pd.Series(b).rank().to_numpy()
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return float(spearmanr(a, b).statistic)
 
 
 def target_metrics(pred: np.ndarray, actual: np.ndarray, integer: bool) -> dict[str, float]:
-    """MAE; MAPE as mean(|p - a| / max(|a|, 1)) (defined where the actual is 0); R2; Spearman; exact-match
-    rate of the rounded prediction (integer targets)."""
+    """MAE and R2 (``sklearn.metrics``), Spearman (``scipy.stats``), MAPE as mean(|p - a| / max(|a|, 1)) (defined
+    where the actual is 0, which ``sklearn.metrics.mean_absolute_percentage_error`` is not: it divides by
+    machine epsilon there), and the exact-match rate of the rounded prediction (integer targets). R2 is 1 when
+    the actual is constant and matched, NaN when it is constant and missed (sklearn would say 0)."""
+    from sklearn.metrics import mean_absolute_error, r2_score
+
     p, a = np.asarray(pred, float), np.asarray(actual, float)
     ok = np.isfinite(p) & np.isfinite(a)
     p, a = p[ok], a[ok]
@@ -32,11 +37,13 @@ def target_metrics(pred: np.ndarray, actual: np.ndarray, integer: bool) -> dict[
     if n == 0:
         return {m: float('nan') for m in METRICS} | {'n': 0}
     err = p - a
-    ss_tot = float(np.sum((a - a.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else (1.0 if np.allclose(err, 0) else float('nan'))
+    if np.ptp(a) > 0:
+        r2 = float(r2_score(a, p))
+    else:
+        r2 = 1.0 if np.allclose(err, 0) else float('nan')
     return {
         'n': n,
-        'mae': float(np.mean(np.abs(err))),
+        'mae': float(mean_absolute_error(a, p)),
         'mape': float(np.mean(np.abs(err) / np.maximum(np.abs(a), 1.0))),
         'r2': r2,
         'spearman': spearman(p, a),

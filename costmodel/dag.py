@@ -25,16 +25,11 @@ from mpmath.libmp import to_float
 
 from hls_gen.errors import ExpressionError
 from hls_gen.ir import decompose
-from hls_gen.operators import LUT_FUNCTIONS, OPERATORS
+from hls_gen.operators import LUT_FUNCTIONS
 
-# The node vocabulary: leaves, then every table operator, then every LUT function. Binary '-' and '/'
-# never appear (sympy writes them as + neg and * inv) but keep their slots so codes follow the table.
-OPS: tuple[str, ...] = ('var', 'const', *(op.name for op in OPERATORS), *sorted(LUT_FUNCTIONS))
-OP_CODE: dict[str, int] = {name: i for i, name in enumerate(OPS)}
-VAR, CONST, ADD, MUL, NEG = (OP_CODE[n] for n in ('var', 'const', '+', '*', 'neg'))
-SQUARE, CUBE, POW_INT, INV, ABS, POW_ABS = (OP_CODE[n] for n in ('square', 'cube', 'pow_int', 'inv', 'abs', 'pow_abs'))
-LUT_CODES = frozenset(OP_CODE[n] for n in LUT_FUNCTIONS)
-FUNC_CODES = frozenset(OP_CODE[op.name] for op in OPERATORS if op.is_function) - {ABS}
+from .layout import ABS, ADD, CONST, CUBE, FUNC_CODES, INV, LUT_CODES, MUL, NEG, OP_CODE, OPS, POW_ABS, POW_INT, SQUARE, VAR, Nodes
+
+# The node vocabulary (``OPS``, ``OP_CODE`` and the codes) is ``costmodel.layout``'s, shared with the kernels.
 
 _FUNC_BY_CLASS = {'exp', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh'}
 _HALF = sympy.Rational(1, 2)
@@ -321,6 +316,10 @@ class NodeArrays:
     def capacity(self) -> int:
         return len(self.op)
 
+    def record(self) -> Nodes:
+        """The columns as the kernels take them (``layout.Nodes``)."""
+        return Nodes(self.op, self.param, self.const, self.ch0, self.chn, self.ch, self.size, self.height, self.nb, self.treeb)
+
     def _grow(self, n: int, n_edges: int) -> None:
         if n > len(self.op):
             cap = max(2 * len(self.op), n)
@@ -350,4 +349,5 @@ class NodeArrays:
         node_struct_fill(n0, n, self.op, self.param, self.const, self.chn, self.ch0, self.ch, self.nb, self.treeb)
 
 
-__all__ = ['NodeArrays', 'NodeTable', 'OPS', 'OP_CODE', 'grown']
+__all__ = ['ABS', 'ADD', 'CONST', 'CUBE', 'FUNC_CODES', 'INV', 'LUT_CODES', 'MUL', 'NEG', 'OPS', 'OP_CODE', 'POW_ABS', 'POW_INT', 'SQUARE',
+           'VAR', 'NodeArrays', 'NodeTable', 'grown']

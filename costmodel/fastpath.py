@@ -13,29 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hls_gen import LutSpec, Precision, SrcostError
-from hls_gen.operators import LUT_FUNCTIONS
 
-from . import dag
+from . import dag, layout
 from . import kernels as K
 from .calibration import OperatorCosts
 from .dag import grown as _grown
-from .fixedpoint import N_FIELDS, NATIVE_MAX_ADDRESS_BITS, Context, _apply, _layout
+from .fixedpoint import NATIVE_MAX_ADDRESS_BITS, Context, _apply, _layout
+from .layout import CAL_FEATURES, DAG_FEATURES, DESIGN_FEATURES, FEATURES, KIND_CODES, N_FIELDS, Job, lut_columns, precision_columns
 
-_LUT_NAMES = tuple(sorted(LUT_FUNCTIONS))
+_LUT_NAMES = layout.LUT_NAMES
 _OVER = {'AP_WRAP': 0, 'AP_SAT': 1, 'AP_SAT_SYM': 2}
-
-
-def _check_codes() -> None:
-    """The kernels hard-code the op codes; they must follow ``dag.OPS``."""
-    c = dag.OP_CODE
-    want = {'var': K.VAR, 'const': K.CONST, '+': K.ADD, '*': K.MUL, 'neg': K.NEG, 'square': K.SQUARE, 'cube': K.CUBE,
-            'pow_int': K.POW_INT, 'abs': K.ABS, 'sqrt_abs': K.SQRT_ABS, 'log_abs': K.LOG_ABS, 'pow_abs': K.POW_ABS,
-            'sqrt': K.SQRT, 'log': K.LOG, 'inv': K.FUNC0}
-    for name, code in want.items():
-        if c[name] != code:  # pragma: no cover - a change of the operator table
-            raise RuntimeError(f'costmodel.kernels: op code of {name!r} is {c[name]}, kernels assume {code}')
-    if min(dag.LUT_CODES) != K.LUT0 or len(dag.OPS) != K.N_OPS or min(dag.FUNC_CODES) != K.FUNC0:  # pragma: no cover
-        raise RuntimeError('costmodel.kernels: the operator table changed; update the op codes in kernels.py')
 
 
 @dataclass
@@ -48,6 +35,9 @@ class _CostMemo:
     latency_only: bool
     cp: np.ndarray
     tree: np.ndarray
+
+    def record(self) -> layout.CostTable:
+        return layout.CostTable(self.table, self.latency_only, self.cp, self.tree)
 
     def grow(self, n: int) -> None:
         if self.costs is not None and len(self.cp) < n:
@@ -79,7 +69,7 @@ class _Store:
                            p.step, p.min_value / p.step, p.max_value / p.step, 2.0**p.width,
                            {'AP_TRN': 0, 'AP_RND': 1, 'AP_TRN_ZERO': 2}.get(p.rounding, 3),
                            {'AP_WRAP': 0, 'AP_SAT_SYM': 2}.get(p.overflow, 1)], dtype=np.float64)
-        assert len(self.P) == K.N_P
+        assert len(self.P) == layout.N_P
         # LUT layouts: start, base_div, size, first sample in LS, usable
         self.L = np.zeros((len(_LUT_NAMES), 5))
         samples = []
@@ -91,18 +81,18 @@ class _Store:
             try:
                 start, base_div, smp = _layout(spec, p)
             except SrcostError as e:
-                self.lut_errors[K.LUT0 + j] = str(e)
+                self.lut_errors[layout.LUT0 + j] = str(e)
                 continue
             self.L[j] = (start, base_div, spec.table_size, off, 1)
             samples.append(smp)
             off += len(smp)
         self.LS = np.concatenate(samples) if samples else np.zeros(1)
         self._alloc_nodes(1024)
-        self.EDGE = np.zeros((2048, K.E_COLS))
-        self.MS = np.zeros((1024, K.M_COLS))
+        self.EDGE = np.zeros((2048, layout.E_COLS))
+        self.MS = np.zeros((1024, layout.M_COLS))
         self.Y = np.zeros((1024, 2))  # product bits of each multiplier in the two wreduce passes (scratch)
         self.BITS = np.zeros((4096, 2))
-        self.TAB = np.zeros((64, K.T_COLS))
+        self.TAB = np.zeros((64, layout.T_COLS))
         self.TB = np.zeros((4096, 2))
         self.meta = np.zeros(8, np.int64)
         # maps of float keys in arrays (kernels.fmap_find): multiplier keys; tables (rows as TAB's); constants
@@ -169,7 +159,7 @@ class _Store:
     def _grow_map(self, which: str, rows: int) -> None:
         """Room for ``rows`` keys in map ``which`` ('K', 'T' or 'F'), its hash table at most half full."""
         HT, KEYS = getattr(self, which + 'HT'), getattr(self, which + 'K')
-        n = {'K': K.C_KEYS, 'T': K.C_TAB, 'F': K.C_FCONST}[which]
+        n = {'K': layout.C_KEYS, 'T': layout.C_TAB, 'F': layout.C_FCONST}[which]
         used = int(self.meta[n])
         if rows > len(KEYS):
             setattr(self, which + 'K', _grown(KEYS, max(2 * len(KEYS), rows), 0.0))
@@ -194,13 +184,13 @@ class _Store:
         new[1:] = (k[1:] != k[:-1]).any(axis=1)
         if not new.all():
             reqs = reqs[np.sort(srt[new])]
-        nat = np.flatnonzero(reqs[:, 0] != K.NEED_LUT)
+        nat = np.flatnonzero(reqs[:, 0] != layout.NEED_LUT)
         raw, offs = np.zeros(1), np.zeros(1, np.int64)
         if len(nat):
             # the requests of one function (and parameter) next to each other: one numpy call each
             nat = nat[np.lexsort((reqs[nat, 3], reqs[nat, 2]))]
             counts = np.ones(len(nat), np.int64)
-            tab = reqs[nat, 0] == K.NEED_NATIVE
+            tab = reqs[nat, 0] == layout.NEED_NATIVE
             r = reqs[nat[tab]]
             counts[tab] = np.rint((r[:, 5] - r[:, 4]) / r[:, 6]).astype(np.int64) + 1  # native_raw's count
             offs = np.zeros(len(nat) + 1, np.int64)
@@ -215,13 +205,13 @@ class _Store:
                 a, b = offs[g0], offs[g1]
                 raw[a:b] = _apply(dag.OPS[int(code[g0])], float(param[g0]), xs[a:b])
         prec = self.ctx.precision
-        room = int(self.meta[K.C_TAB]) + len(reqs)
+        room = int(self.meta[layout.C_TAB]) + len(reqs)
         if room > len(self.TAB):
             self.TAB = _grown(self.TAB, max(2 * len(self.TAB), room), 0.0)
         self._grow_map('T', room)
-        self._grow_map('F', int(self.meta[K.C_FCONST]) + len(reqs))
+        self._grow_map('F', int(self.meta[layout.C_FCONST]) + len(reqs))
         # the native requests first, in the order of their values in ``raw``; then the LUT ones
-        order = np.concatenate((nat, np.flatnonzero(reqs[:, 0] == K.NEED_LUT)))
+        order = np.concatenate((nat, np.flatnonzero(reqs[:, 0] == layout.NEED_LUT)))
         R = np.ascontiguousarray(reqs[order])
         while K.answer_requests(R, offs, raw, prec.min_value, prec.max_value, prec.step, self.L, self.LS, self.TAB,
                                 self.TB, self.meta, self.tm, self.fm) < 0:
@@ -236,11 +226,11 @@ class _Store:
         # room for what these nodes typically add (a cold batch: 0.35 multipliers, 0.5 keys and 3.8 ROM bits per
         # node); the kernel stops and asks for more when that is not enough
         n = len(order)
-        if self.meta[K.C_MULT] + n > len(self.MS):
-            self.MS = _grown(self.MS, max(2 * len(self.MS), int(self.meta[K.C_MULT]) + n), 0.0)
-        if self.meta[K.C_BITS] + 4 * n > len(self.BITS):
-            self.BITS = _grown(self.BITS, max(2 * len(self.BITS), int(self.meta[K.C_BITS]) + 4 * n), 0.0)
-        self._grow_map('K', int(self.meta[K.C_KEYS]) + n + 64)
+        if self.meta[layout.C_MULT] + n > len(self.MS):
+            self.MS = _grown(self.MS, max(2 * len(self.MS), int(self.meta[layout.C_MULT]) + n), 0.0)
+        if self.meta[layout.C_BITS] + 4 * n > len(self.BITS):
+            self.BITS = _grown(self.BITS, max(2 * len(self.BITS), int(self.meta[layout.C_BITS]) + 4 * n), 0.0)
+        self._grow_map('K', int(self.meta[layout.C_KEYS]) + n + 64)
         for _ in range(10_000):
             self.stamp += 1
             n = K.forward(order, na.op, na.param, na.const, na.ch0, na.chn, na.ch, self.Q, self.P, self.L, self.LS, self.V,
@@ -302,9 +292,6 @@ class CompiledFeatures:
 
     def __init__(self, extractor, table=None):
         """``table``: the node table the roots index (the extractor's by default; a ``postfix.PostfixTable``)."""
-        _check_codes()
-        from .features import _KIND_CODES, CAL_FEATURES, DAG_FEATURES, DESIGN_FEATURES, FEATURES
-
         self.fx = extractor
         self.table = extractor.table if table is None else table
         self._stores: dict[tuple, _Store] = {}
@@ -313,9 +300,10 @@ class CompiledFeatures:
         self.n_head, self.n_dag, self.n_cal = len(DESIGN_FEATURES), len(DAG_FEATURES), len(CAL_FEATURES)
         self.n_features = len(FEATURES)
         self.kind_col = np.full(len(dag.OPS), -1, np.int64)
-        for j, code in enumerate(_KIND_CODES):
+        for j, code in enumerate(KIND_CODES):
             self.kind_col[code] = j
         self.lut_default = np.array([LutSpec.default(n[: -len('_lut')]).table_size for n in _LUT_NAMES], np.float64)
+        self.columns = layout.Columns(self.n_head, self.n_dag, self.n_cal, self.kind_col, self.lut_default)
 
     def _sync(self) -> dag.NodeArrays:
         if self._generation != self.table.generation:
@@ -347,12 +335,10 @@ class CompiledFeatures:
         given = {s.name: s.table_size for s in luts}
         lut_given = np.array([given.get(n, 0) for n in _LUT_NAMES], np.float64)
         errs = np.zeros(len(roots0) - 1, np.int64)
-        st.stamp = K.design_rows(roots, roots0, clock, expr_mode, head, errs, self.n_head, self.n_dag, self.n_cal, self.kind_col,
-                                 lut_given, self.lut_default, na.op, na.param, na.const, na.ch0, na.chn, na.ch, na.size,
-                                 na.height, na.nb, na.treeb, st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS,
-                                 st.ERR, st.meta, st.Y, memo.table, memo.latency_only, memo.cp, memo.tree, st.mark, st.hstamp,
-                                 st.high, st.low,
-                                 st.widths, st.need, st.stamp, not datapath_only)
+        batch = layout.Batch(roots, roots0, clock, expr_mode, head, errs, lut_given)
+        store = layout.Store(st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS, st.ERR, st.meta, st.Y)
+        marks = layout.Marks(st.mark, st.hstamp, st.high, st.low, st.widths, st.need)
+        st.stamp = K.design_rows(batch, self.columns, na.record(), store, memo.record(), marks, st.stamp, not datapath_only)
         errors = {int(i): st.lut_errors.get(int(errs[i]), 'a LUT table cannot be laid out at this precision')
                   for i in np.flatnonzero(errs)}
         return head, errors
@@ -361,8 +347,6 @@ class CompiledFeatures:
                     costs: OperatorCosts | None, datapath_only: bool = False) -> np.ndarray:
         """Rows of single-output designs (one per root), as ``FeatureExtractor.expression_jobs`` makes them;
         rows already computed for a root in this setting come from a cache. ``datapath_only``: see ``rows``."""
-        from .features import Job
-
         ctx = self.fx.context(Job(precision, luts, clock_period_ns, 1))
         self._sync()
         datapath_only = datapath_only and costs is None
@@ -396,8 +380,6 @@ class CompiledFeatures:
     def jobs(self, jobs, calibration) -> tuple[np.ndarray, dict[int, str]]:
         """``FeatureExtractor.matrix_jobs``: designs grouped by context and calibration entry, one kernel call
         per group."""
-        from .features import lut_columns, precision_columns
-
         out = np.full((len(jobs), self.n_features), np.nan)
         errors: dict[int, str] = {}
         groups: dict[tuple, list[int]] = {}
@@ -437,8 +419,6 @@ def precision_head(precision: Precision, clock_period_ns: float, n: int, out: np
     """A feature matrix of ``n`` rows (``out`` when given) with the precision and clock columns of the design
     group filled. In expression mode ``kernels.design_rows`` writes every other column, so ``out`` need
     not be cleared (a test checks)."""
-    from .features import FEATURES, precision_columns
-
     head = np.zeros((n, len(FEATURES))) if out is None else out
     head[:, 3:10] = precision_columns(precision, clock_period_ns)
     return head

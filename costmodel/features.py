@@ -28,7 +28,6 @@ import gc
 import math
 import threading
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,36 +37,22 @@ from hls_gen.operators import LUT_FUNCTIONS
 
 from . import dag
 from .calibration import CalibrationSet, OperatorCosts
-from .fixedpoint import OP_FIELDS, Context, Datapath, bits, csd_digits
+from .fixedpoint import Context, Datapath, bits, csd_digits
 from .fixedpoint import F as DP
+from .layout import (
+    CAL_FEATURES,
+    DAG_FEATURES,
+    DESIGN_FEATURES,
+    DP_FEATURES,
+    FEATURE_GROUPS,
+    FEATURES,
+    KIND_CODES,
+    Job,
+    lut_columns,
+    precision_columns,
+)
 
-# operator kinds counted in the dag group (leaves are counted as distinct variables / constants)
-_KIND_OPS = tuple(op for op in dag.OPS if op not in ('-', '/'))
-_KIND_CODES = tuple(dag.OP_CODE[o] for o in _KIND_OPS)
-
-DESIGN_FEATURES = ('n_outputs', 'n_inputs', 'n_vars_used', 'width', 'integer', 'fractional', 'signed', 'rnd', 'sat',
-                   'clock_period_ns', 'n_lut_specs', 'lut_table_entries')
-DAG_FEATURES = ('nodes_unique', 'nodes_tree', 'nodes_shared', 'shared_across_outputs', 'depth', 'binary_ops_unique',
-                'binary_ops_tree', 'const_adds', 'const_muls', 'csd_digits', 'pow2_consts', 'zero_consts',
-                *(f'n_{o}' for o in _KIND_OPS))
-CAL_FEATURES = ('cal_latency_cp', 'cal_latency_tree', 'cal_lut', 'cal_ff', 'cal_dsp', 'cal_bram_18k', 'cal_lut_tree',
-                'cal_ff_tree', 'cal_dsp_tree', 'cal_bram_18k_tree', 'cal_missing')
-DP_FEATURES = (*(f'dp_{f}' for f in OP_FIELDS), 'dp_mul_dsp_merged', 'dp_mul_merged', 'dp_mul_dsp_trimmed',
-               'dp_mul_dsp_mapped', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed', 'dp_live_nodes',
-               'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
-               'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs')
-FEATURE_GROUPS = {'design': DESIGN_FEATURES, 'dag': DAG_FEATURES, 'cal': CAL_FEATURES, 'dp': DP_FEATURES}
-FEATURES = (*DESIGN_FEATURES, *DAG_FEATURES, *CAL_FEATURES, *DP_FEATURES)
 _NAN = float('nan')
-
-
-class Job(NamedTuple):
-    """What the features of a design depend on besides its output expressions (duck-types ``Design``)."""
-
-    precision: Precision
-    luts: tuple[LutSpec, ...]
-    clock_period_ns: float
-    n_inputs: int
 
 
 def _binary_ops(table: dag.NodeTable, sid: int) -> int:
@@ -172,7 +157,7 @@ class FeatureExtractor:
         self._check()
         sets = [t.desc[r] for r in roots]
         uniq = sets[0] if len(sets) == 1 else frozenset().union(*sets)
-        kinds = dict.fromkeys(_KIND_CODES, 0)
+        kinds = dict.fromkeys(KIND_CODES, 0)
         bin_u = cadd = cmul = csd = pow2 = zero = 0
         n_vars = 0
         for s in uniq:
@@ -193,7 +178,7 @@ class FeatureExtractor:
         tree = sum(t.size[r] for r in roots)
         bin_tree = sum(self._tree_binary(r) for r in roots)
         return [len(uniq), tree, tree - len(uniq), sum(len(s) for s in sets) - len(uniq), max(t.height[r] for r in roots),
-                bin_u, bin_tree, cadd, cmul, csd, pow2, zero, *(kinds[c] for c in _KIND_CODES)], n_vars
+                bin_u, bin_tree, cadd, cmul, csd, pow2, zero, *(kinds[c] for c in KIND_CODES)], n_vars
 
     def _tree_binary(self, sid: int) -> int:
         key = ('tb', sid)
@@ -590,17 +575,6 @@ def _gc_paused():
             gc.enable()
 
 
-def precision_columns(p: Precision, clock_period_ns: float) -> tuple[float, ...]:
-    """The design group's precision and clock columns (width .. clock_period_ns)."""
-    return (p.width, p.integer, p.fractional, float(p.signed), float(p.rounding != 'AP_TRN'), float(p.overflow != 'AP_WRAP'),
-            clock_period_ns)
-
-
-def lut_columns(luts: Sequence[LutSpec]) -> tuple[float, float]:
-    """The design group's LUT columns (n_lut_specs, lut_table_entries)."""
-    return len(luts), float(sum(s.table_size for s in luts))
-
-
 _DEFAULT_SPECS: dict[str, LutSpec] = {}
 
 
@@ -615,4 +589,5 @@ def _z(v: float) -> float:
     return 0.0 if v != v else v
 
 
-__all__ = ['CAL_FEATURES', 'DAG_FEATURES', 'DESIGN_FEATURES', 'DP_FEATURES', 'FEATURES', 'FEATURE_GROUPS', 'FeatureExtractor']
+__all__ = ['CAL_FEATURES', 'DAG_FEATURES', 'DESIGN_FEATURES', 'DP_FEATURES', 'FEATURES', 'FEATURE_GROUPS', 'FeatureExtractor', 'Job',
+           'lut_columns', 'precision_columns']

@@ -29,6 +29,7 @@ from hls_gen.ir import float_function
 from hls_gen.lut import LutSpec
 
 from . import dag
+from .layout import N_FIELDS, OP_FIELDS, F
 
 NATIVE_MAX_ADDRESS_BITS = 12  # hls_gen.tables.NATIVE_MAX_ADDRESS_BITS (the open backend's native ROM size)
 try:  # follow the backend when it is importable
@@ -36,16 +37,8 @@ try:  # follow the backend when it is importable
 except ImportError:  # pragma: no cover
     pass
 
-# Per-node operation record: what the node itself adds to the datapath (not its children).
-OP_FIELDS = (
-    'n_add', 'add_bits', 'n_cadd', 'cadd_bits', 'cadd_in_bits', 'n_mux', 'mux_bits', 'n_mul', 'mul_bits', 'mul_area', 'mul_dsp',
-    'mul_maxw', 'mul_add_bits', 'n_rom', 'rom_addr_bits', 'rom_entries', 'rom_out_bits', 'rom_cost', 'rom_lut6', 'rom_chunks',
-    'rom_groups', 'rom_bits_active',
-    'n_lut_rom', 'n_native_rom',
-    'worst_delta', 'node_delay',
-)
-F = {name: i for i, name in enumerate(OP_FIELDS)}
-N_FIELDS = len(OP_FIELDS)
+# The per-node operation record (``OP_FIELDS``, what the node itself adds to the datapath, not its children)
+# is ``costmodel.layout``'s, shared with the kernels.
 
 
 class Val:

@@ -31,40 +31,112 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.core.registry import CPUDispatcher
 
-from .fixedpoint import N_FIELDS, OP_FIELDS
-
-F = {name: i for i, name in enumerate(OP_FIELDS)}
-I_N_ADD, I_ADD_BITS, I_N_CADD, I_CADD_BITS, I_CADD_IN_BITS = (F[k] for k in ('n_add', 'add_bits', 'n_cadd', 'cadd_bits', 'cadd_in_bits'))
-I_N_MUX, I_MUX_BITS, I_N_MUL, I_MUL_BITS, I_MUL_AREA, I_MUL_DSP, I_MUL_MAXW, I_MUL_ADD_BITS = (
-    F[k] for k in ('n_mux', 'mux_bits', 'n_mul', 'mul_bits', 'mul_area', 'mul_dsp', 'mul_maxw', 'mul_add_bits'))
-I_N_ROM, I_ROM_ADDR, I_ROM_ENTRIES, I_ROM_OUT, I_ROM_COST, I_ROM_LUT6, I_ROM_CHUNKS, I_ROM_GROUPS, I_ROM_ACTIVE = (
-    F[k] for k in ('n_rom', 'rom_addr_bits', 'rom_entries', 'rom_out_bits', 'rom_cost', 'rom_lut6', 'rom_chunks', 'rom_groups',
-                   'rom_bits_active'))
-I_N_LUT_ROM, I_N_NATIVE_ROM, I_WORST, I_NODE_DELAY = (F[k] for k in ('n_lut_rom', 'n_native_rom', 'worst_delta', 'node_delay'))
+from . import layout
+from .layout import (  # the layout the kernels share with the reference (op codes, fields, store columns)
+    ABS,
+    ADD,
+    C_BITS,
+    C_FCONST,
+    C_KEYS,
+    C_MULT,
+    C_OBJ,
+    C_TAB,
+    C_TABBITS,
+    CONST,
+    CUBE,
+    DIV,
+    EFF,
+    FUNC0,
+    HI,
+    I_ADD_BITS,
+    I_CADD_BITS,
+    I_CADD_IN_BITS,
+    I_MUL_ADD_BITS,
+    I_MUL_AREA,
+    I_MUL_BITS,
+    I_MUL_DSP,
+    I_MUL_MAXW,
+    I_MUX_BITS,
+    I_N_ADD,
+    I_N_CADD,
+    I_N_LUT_ROM,
+    I_N_MUL,
+    I_N_MUX,
+    I_N_NATIVE_ROM,
+    I_N_ROM,
+    I_NODE_DELAY,
+    I_ROM_ACTIVE,
+    I_ROM_ADDR,
+    I_ROM_CHUNKS,
+    I_ROM_COST,
+    I_ROM_ENTRIES,
+    I_ROM_GROUPS,
+    I_ROM_LUT6,
+    I_ROM_OUT,
+    I_WORST,
+    KEY,
+    KEY_NONE,
+    LAT,
+    LO,
+    LOG,
+    LOG_ABS,
+    LUT0,
+    M_A,
+    M_B,
+    M_DSP,
+    M_KEY,
+    M_LSB,
+    M_OUT,
+    M_REST,
+    M_SA,
+    M_SB,
+    M_WA,
+    M_WB,
+    M_WY,
+    MUL,
+    N_FIELDS,
+    N_OPS,
+    NEED_GROW,
+    NEED_LUT,
+    NEED_NATIVE,
+    NEED_NATIVE_CONST,
+    NEG,
+    OBJ,
+    OK,
+    P_F,
+    P_I,
+    P_K,
+    P_OVER,
+    P_QHI,
+    P_QLO,
+    P_QOVER,
+    P_QRND,
+    P_RND,
+    P_SPAN,
+    P_STEP,
+    P_TRN,
+    P_WINDOW,
+    PF_ARITY,
+    PF_CODE,
+    PF_EMPTY,
+    PF_LEFT,
+    PF_OK,
+    PF_PARAM,
+    PF_STACK,
+    POW_ABS,
+    POW_INT,
+    SQRT,
+    SQRT_ABS,
+    SQUARE,
+    STEP,
+    SUB,
+    VAR,
+    Scratch,
+)
 
 INF = math.inf
-KEY_NONE = 0.0
-# V columns
-LO, HI, STEP, LAT, EFF, OBJ, KEY = range(7)
-# MULT columns: key, dsp, wa, wb, sa, sb, wy, lsb, rest, a obj, b obj, out obj
-M_KEY, M_DSP, M_WA, M_WB, M_SA, M_SB, M_WY, M_LSB, M_REST, M_A, M_B, M_OUT = range(12)
-M_COLS = 12
-# EDGE columns: demand kind (0 rel, 1 fix), demand value, low kind (0 min, 1 rel, 2 fix, 3 all), low value
-E_COLS = 4
-# ROM columns (one per node at most): lsb, first bit row in BITS, bits
-# TAB columns (a ROM's contents): lo, hi, step, lut6, chunks, groups, active, eff, first bit row, bits
-T_COLS = 10
-# META counters
-C_OBJ, C_MULT, C_BITS, C_TAB, C_TABBITS, C_KEYS, C_FCONST = range(7)
-# forward-pass status
-OK, NEED_NATIVE, NEED_LUT, NEED_NATIVE_CONST, NEED_GROW = range(5)
-# precision record (P): k, i, f, over (0 WRAP, 1 SAT, 2 SAT_SYM), rnd (0 TRN, 1 RND), truncating (AP_TRN), window
-P_K, P_I, P_F, P_OVER, P_RND, P_TRN, P_WINDOW = range(7)
-# ... and for ``Precision.quantize`` of constants: step, min and max in steps, 2**width, rounding (0 floor,
-# 1 floor(x + 1/2), 2 toward zero, 3 half to even), overflow (0 wrap, 1 clip, 2 symmetric clip)
-P_STEP, P_QLO, P_QHI, P_SPAN, P_QRND, P_QOVER = range(7, 13)
-N_P = 13
 
 # Kernels that neither allocate nor touch typed dicts are compiled without numba's reference counting
 # (NRT): with it, every call of a compiled function with array arguments increments and decrements their
@@ -851,10 +923,6 @@ def lut(code, arg, P, L, LS, row, meta, tm, TAB, TB, R, sid, BITS, req, buf, km,
     return v, status, arg_lsb
 
 
-# op codes (dag.OPS order), fixed by the tests against dag.OP_CODE
-VAR, CONST, ADD, MUL, NEG, SQUARE, CUBE, POW_INT, ABS = 0, 1, 2, 4, 6, 7, 8, 9, 10
-SQRT_ABS, LOG_ABS, POW_ABS, SQRT, LOG = 14, 16, 12, 13, 15
-FUNC0, LUT0, N_OPS = 11, 24, 33
 
 
 @njit(cache=True)
@@ -1443,51 +1511,40 @@ def _cp_tree(s, OP, PARAM, CONSTV, CH0, CHN, CH, CT, CPM, TREEC, own):
 
 
 @njit(cache=True)
-def design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
-                OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
-                Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
-                CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0, with_dag=True):
-    """Feature rows (``features.FEATURES`` order, the head's precision columns already in ``out``) of the
-    designs whose output roots are ``RO[RO0[i]:RO0[i + 1]]``. Returns the last stamp used. ``with_dag``
-    False (no calibration: ``CT`` empty) leaves the DAG columns, and the head's columns derived from the DAG, NaN:
-    the datapath alone, all the open backend's analytic model reads. Allocates the
-    scratch, sized for the largest design of the batch (a tree count bounds its distinct nodes and edges),
-    and hands it to ``_design_rows``, which runs without reference counting."""
+def design_rows(batch, cols, nodes, store, costs, marks, stamp0, with_dag=True):
+    """Feature rows (``layout.FEATURES`` order, the head's precision columns already in ``batch.out``) of the
+    designs whose output roots are ``batch.roots[batch.roots0[i]:batch.roots0[i + 1]]``, over the DAG
+    ``nodes`` (``layout.Nodes``) and one context's ``store`` (``layout.Store``), with the calibration
+    ``costs`` (``layout.CostTable``) and the per-node ``marks`` (``layout.Marks``). Returns the last stamp
+    used. ``with_dag`` False (no calibration: ``costs.table`` empty) leaves the DAG columns, and the head's
+    columns derived from the DAG, NaN: the datapath alone, all the open backend's analytic model reads.
+    Allocates the scratch (``layout.Scratch``), sized for the largest design of the batch (a tree count
+    bounds its distinct nodes and edges), and hands it to ``_design_rows``, which runs without reference
+    counting."""
+    RO, RO0, SIZE = batch.roots, batch.roots0, nodes.size
     most = 1
     for i in range(len(RO0) - 1):
         t = 0
         for r in RO[RO0[i]:RO0[i + 1]]:
             t += int(SIZE[r]) + 1
         most = max(most, t)
-    nodes = np.empty(most, np.int64)
-    stack = np.empty(most + 1, np.int64)
-    mkeys = np.empty(most)
-    mvals = np.empty(most)
-    madd = np.empty(most)
-    stage = np.empty(most, np.int64)
-    kh = np.empty(max(64, most))
-    cbuf = np.empty(80)
-    own = np.empty(6)
-    orow = np.empty(N_FIELDS)
-    acc = np.empty(N_FIELDS)
-    kinds = np.empty(n_dag - 12)
-    used = np.empty(lut_given.shape[0], dtype=np.bool_)
-    tot = np.empty(5)
-    tr = np.empty(5)
-    dag_part = with_dag or CT.shape[0] > 0  # the calibration sums walk the DAG's nodes
-    return _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
-                        OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
-                        Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
-                        CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
-                        nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, dag_part)
+    work = Scratch(np.empty(most, np.int64), np.empty(most + 1, np.int64), np.empty(most), np.empty(most), np.empty(most),
+                   np.empty(most, np.int64), np.empty(max(64, most)), np.empty(80), np.empty(6), np.empty(N_FIELDS),
+                   np.empty(N_FIELDS), np.empty(cols.n_dag - 12), np.empty(batch.lut_given.shape[0], dtype=np.bool_),
+                   np.empty(5), np.empty(5))
+    dag_part = with_dag or costs.table.shape[0] > 0  # the calibration sums walk the DAG's nodes
+    return _design_rows(batch, cols, nodes, store, costs, marks, stamp0, work, dag_part)
 
 
 @kernel
-def _design_rows(RO, RO0, clock, expr_mode, out, errs, n_head, n_dag, n_cal, kind_col, lut_given, lut_default,
-                 OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB,
-                 Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y,
-                 CT, latency_only, CPM, TREEC, mark, hstamp, high, low, widths, need, stamp0,
-                 nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, with_dag):
+def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag):
+    RO, RO0, clock, expr_mode, out, errs, lut_given = batch
+    n_head, n_dag, n_cal, kind_col, lut_default = cols
+    OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB = graph
+    Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y = store
+    CT, latency_only, CPM, TREEC = costs
+    mark, hstamp, high, low, widths, need = marks
+    nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr = work
     stamp = stamp0
     n_kinds = n_dag - 12
     dag0 = n_head
@@ -1916,8 +1973,6 @@ def answer_requests(REQS, offs, raw, vmin, vmax, vstep, L, LS, TAB, TB, meta, tm
 
 # -- the postfix front end ---------------------------------------------------------------------------------
 
-# error codes of intern_postfix, per expression
-PF_OK, PF_CODE, PF_ARITY, PF_STACK, PF_LEFT, PF_EMPTY, PF_PARAM = range(7)
 
 
 @kernel
@@ -2010,7 +2065,7 @@ def intern_postfix(op, param, const, nkids, expr0, first, OP, PARAM, CONSTV, CH0
         for i in range(a, b):
             o = op[i]
             nk = nkids[i]
-            if o < 0 or o >= N_OPS or o == 3 or o == 5:
+            if o < 0 or o >= N_OPS or o == SUB or o == DIV:
                 err = PF_CODE
                 break
             has_c = const[i] == const[i]
@@ -2112,3 +2167,47 @@ def walk_trees(X, feature, split, left, right, default_left, base):
             acc = np.float32(acc + split[k, node])
         out[i] = acc
     return out
+
+
+# -- the cache, keyed to the layout ------------------------------------------------------------------------
+
+LAYOUT_MARK = 'kernels.layout'  # beside numba's cache files: the layout digest they were compiled with
+
+
+def key_cache_to_layout(dispatchers, digest: str) -> bool:
+    """Drop the on-disk cache of ``dispatchers`` when it was compiled under another layout than ``digest``.
+
+    numba keys a cached kernel to its own source file (path, time, size) and signature, but compiles the
+    values of the globals it reads (here ``costmodel.layout``'s constants) into it: after a change of the
+    layout alone the cache would hand back kernels built on the old one. The digest they were compiled
+    with is kept in a file beside the cache; when it differs, every dispatcher's index is flushed (numba
+    then compiles afresh on the next call and writes a new cache) and the mark rewritten. True when it
+    flushed."""
+    dispatchers = [d for d in dispatchers if d.stats.cache_path]
+    if not dispatchers:
+        return False
+    import os
+
+    mark = os.path.join(dispatchers[0].stats.cache_path, LAYOUT_MARK)
+    try:
+        with open(mark) as f:
+            if f.read().strip() == digest:
+                return False
+    except OSError:
+        pass
+    for d in dispatchers:
+        d._cache.flush()  # numba's own: rewrites the function's cache index empty
+    try:
+        os.makedirs(os.path.dirname(mark), exist_ok=True)
+        with open(mark, 'w') as f:
+            f.write(digest + '\n')
+    except OSError:  # pragma: no cover - a read-only cache: numba then caches elsewhere or not at all
+        pass
+    return True
+
+
+def _dispatchers() -> list:
+    return [v for v in globals().values() if isinstance(v, CPUDispatcher)]
+
+
+key_cache_to_layout(_dispatchers(), layout.DIGEST)

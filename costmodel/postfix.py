@@ -24,16 +24,16 @@ import numpy as np
 
 from hls_gen import ExpressionError
 
-from . import dag
+from . import dag, layout
 from . import kernels as K
 
 POSTFIX_ERRORS = {
-    K.PF_CODE: 'an operator code that is not in costmodel.dag.OPS (or a binary - or /)',
-    K.PF_ARITY: 'an operator with the wrong number of children',
-    K.PF_STACK: 'a node with more children than there are subtrees before it',
-    K.PF_LEFT: 'more than one subtree left at the end (an expression has one root)',
-    K.PF_EMPTY: 'no nodes',
-    K.PF_PARAM: 'a parameter out of range (variable index, pow_int power or constant value)',
+    layout.PF_CODE: 'an operator code that is not in costmodel.dag.OPS (or a binary - or /)',
+    layout.PF_ARITY: 'an operator with the wrong number of children',
+    layout.PF_STACK: 'a node with more children than there are subtrees before it',
+    layout.PF_LEFT: 'more than one subtree left at the end (an expression has one root)',
+    layout.PF_EMPTY: 'no nodes',
+    layout.PF_PARAM: 'a parameter out of range (variable index, pow_int power or constant value)',
 }
 
 

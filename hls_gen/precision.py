@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -122,3 +123,38 @@ class Precision:
         else:
             q = np.clip(q, lo if self.overflow != 'AP_SAT_SYM' else -hi, hi)
         return q * self.step + 0.0  # + 0.0: no negative zeros
+
+    def quantize_one(self, x: float) -> float:
+        """``quantize`` of one float, in Python's float arithmetic (the same IEEE operations as the numpy form, so
+        the same result; a search casts a handful of constants per candidate, where numpy's per-call cost would
+        dominate). tests/test_precision.py checks the two against each other."""
+        x = float(x)
+        if x != x:
+            return x
+        step = self.step
+        if self.overflow == 'AP_WRAP':
+            if math.isinf(x):
+                return math.nan
+            if abs(x) >= 2.0**53 * step:
+                x = math.fmod(x, 2.0**self.integer)
+        v = x / step
+        if not math.isfinite(v):
+            q = v
+        elif self.rounding == 'AP_TRN':
+            q = float(math.floor(v))
+        elif self.rounding == 'AP_RND':
+            q = float(math.floor(v + 0.5))
+        elif self.rounding == 'AP_TRN_ZERO':
+            q = float(math.trunc(v))
+        else:
+            q = float(round(v))
+        lo, hi = self.min_value / step, self.max_value / step
+        if self.overflow == 'AP_WRAP':
+            if q < lo or q > hi:
+                span = 2.0**self.width
+                q = q % span
+                if q > hi:
+                    q -= span
+        else:
+            q = min(max(q, lo if self.overflow != 'AP_SAT_SYM' else -hi), hi)
+        return q * step + 0.0

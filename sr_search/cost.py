@@ -305,8 +305,8 @@ class CostEvaluator:
     # -- the search loop's path: canonical trees and their postfix form (sr_search.firmware), no sympy ------------
     @property
     def by_design(self) -> bool:
-        """The objective is a function of the design (``firmware.firmware_key``): every built-in one is; a
-        user's cost function may read the float constants."""
+        """The objective is a function of the design (``firmware.as_firmware``): every built-in one is; a user's
+        cost function may read the float constants as written."""
         return not self._user_cost_fn
 
     def postfix_value(self, tree: tuple, batch) -> float:

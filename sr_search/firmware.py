@@ -182,40 +182,55 @@ def func(code: int, arg: tuple, is_lut: bool, param: float = NAN) -> tuple:
     return ('f', code, arg)
 
 
-def emit(t: tuple, op: list, param: list, cst: list, nk: list) -> None:
+def emit(t: tuple, op: list, param: list, cst: list, nk: list, casts=None) -> None:
+    """Append the postfix nodes of ``t``; with ``casts`` (``constant_casts``), constants as the firmware holds them."""
     kind = t[0]
     if kind == 'v':
         op.append(dag.VAR), param.append(float(t[1])), cst.append(NAN), nk.append(0)
     elif kind == 'c':
-        op.append(dag.CONST), param.append(t[1]), cst.append(NAN), nk.append(0)
+        op.append(dag.CONST), param.append(casts[0](t[1]) if casts else t[1]), cst.append(NAN), nk.append(0)
     elif kind in ('+', '*'):
         for u in t[2]:
-            emit(u, op, param, cst, nk)
-        op.append(dag.ADD if kind == '+' else dag.MUL), param.append(NAN), cst.append(t[1]), nk.append(len(t[2]))
+            emit(u, op, param, cst, nk, casts)
+        c = t[1]
+        if casts and c == c:
+            c = casts[0](c) if kind == '+' else casts[1](c)
+        op.append(dag.ADD if kind == '+' else dag.MUL), param.append(NAN), cst.append(c), nk.append(len(t[2]))
     elif kind == 'neg':
-        emit(t[1], op, param, cst, nk)
+        emit(t[1], op, param, cst, nk, casts)
         op.append(dag.NEG), param.append(NAN), cst.append(NAN), nk.append(1)
     elif kind == 'pow':
-        emit(t[2], op, param, cst, nk)
+        emit(t[2], op, param, cst, nk, casts)
         n = t[1]
         code = dag.SQUARE if n == 2 else dag.CUBE if n == 3 else dag.POW_INT
         op.append(code), param.append(float(n) if code == dag.POW_INT else NAN), cst.append(NAN), nk.append(1)
     elif kind == 'inv':
-        emit(t[1], op, param, cst, nk)
+        emit(t[1], op, param, cst, nk, casts)
         op.append(dag.INV), param.append(NAN), cst.append(NAN), nk.append(1)
     else:
-        emit(t[2], op, param, cst, nk)
+        emit(t[2], op, param, cst, nk, casts)
         op.append(t[1]), param.append(NAN), cst.append(NAN), nk.append(1)
 
 
-def to_postfix(trees: list[tuple]) -> Postfix:
+def constant_casts(precision: Precision):
+    """How the firmware at ``precision`` holds a tree's constants, as hls4ml casts them (and ``costmodel.fxeval``
+    and the cost model's features read them): (a constant node or a sum's addend: cast to the precision; a
+    product's coefficient: its sign times its magnitude cast)."""
+    q = precision.quantize_one
+    return q, lambda c: math.copysign(q(abs(c)), c)
+
+
+def to_postfix(trees: list[tuple], precision: Precision | None = None) -> Postfix:
+    """The postfix batch of canonical trees; with ``precision``, each constant as that precision's firmware holds it
+    (see ``as_firmware``)."""
     op: list[int] = []
     param: list[float] = []
     cst: list[float] = []
     nk: list[int] = []
     offsets = [0]
+    casts = constant_casts(precision) if precision is not None else None
     for t in trees:
-        emit(t, op, param, cst, nk)
+        emit(t, op, param, cst, nk, casts)
         offsets.append(len(op))
     return Postfix(np.array(op, np.int64), np.array(param), np.array(cst), np.array(nk, np.int64), np.array(offsets))
 
@@ -332,10 +347,33 @@ def to_text(t: tuple) -> str:
     return _TEXT.get(name, name + '({})').format(to_text(t[2]))
 
 
+def as_firmware(batch: Postfix, precision: Precision) -> Postfix:
+    """A ``Postfix`` batch with every constant as the firmware at ``precision`` holds it (``constant_casts``). The
+    evaluator computes the same bits on either batch (casting twice is casting once); the cost model, whose
+    structural features compare constants as written, sees the design the synthesis would see. Two candidates
+    whose constants differ by less than a step of the precision (operon's local optimization makes them all the
+    time) become one batch, so a search scores them once (``design_key``)."""
+    plain, coefficient = constant_casts(precision)
+    param, cst = batch.param.copy(), batch.const.copy()
+    for j, code in enumerate(batch.op.tolist()):
+        if code == dag.CONST:
+            param[j] = plain(param[j])
+        c = cst[j]
+        if c == c and code in (dag.ADD, dag.MUL):
+            cst[j] = plain(c) if code == dag.ADD else coefficient(c)
+    return Postfix(batch.op, param, cst, batch.nkids, batch.offsets)
+
+
+def design_key(batch: Postfix) -> bytes:
+    """The bytes of a batch (``as_firmware``'s output): equal keys, equal designs."""
+    return b''.join((batch.op.tobytes(), batch.nkids.tobytes(), batch.param.tobytes(), batch.const.tobytes()))
+
+
 def scaled(t: tuple, a: float, b: float) -> tuple:
     """``a*t + b`` in canonical form (operon's linear scaling made explicit, as the exported expression has it)."""
     out = t if a == 1.0 else mul([const(a), t])
     return out if b == 0.0 else add([out, const(b)])
 
 
-__all__ = ['DataRangeError', 'TreeConverter', 'check_range', 'add', 'count_nodes', 'func', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']
+__all__ = ['DataRangeError', 'TreeConverter', 'check_range', 'add', 'as_firmware', 'constant_casts', 'count_nodes', 'design_key',
+           'func', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']

@@ -678,7 +678,9 @@ class _Scaling:
 
 class _FirmwareScorer:
     """(firmware loss, cost) of operon trees, with no sympy: tree -> canonical postfix (``sr_search.firmware``) ->
-    the compiled fixed-point evaluator on a fixed subsample of the rows, and the cost objective on the postfix."""
+    its constants as the firmware holds them (``as_firmware``) -> the compiled fixed-point evaluator on a fixed
+    subsample of the rows, and the cost objective on that postfix. Each design is scored once: a candidate whose
+    canonical tree, or whose design, was scored before gets the same numbers back."""
 
     def __init__(self, X, y, s: OperonSettings, var_index, lut, cost, seed: int):
         from costmodel.fxeval import FixedPointEvaluator
@@ -703,7 +705,9 @@ class _FirmwareScorer:
                                            else float(np.mean(self.ysub))), self.ysub, s.loss)
         self.dominated = 0
         self.memo: dict[tuple, list[float]] = {}  # canonical tree -> [loss, cost]: offspring repeat their parents
+        self.designs: dict[bytes, list[float]] = {}  # firmware_key -> [loss, cost]: one design, other float constants
         self.repeats = 0
+        self.same_design = 0
         # load the compiled kernels (evaluator and cost model) before the search's clock starts
         warm = firmware.add([firmware.mul([firmware.const(0.5), ('v', 0)]), firmware.const(0.25)])
         batch = firmware.to_postfix([warm])
@@ -729,8 +733,22 @@ class _FirmwareScorer:
             self.repeats += 1
             return hit
         try:
-            batch = fx.to_postfix([t])
-            programs = self.ev.compile(batch)
+            if self.cost.by_design:
+                batch = fx.to_postfix([t], self.ev.precision)  # constants as the firmware holds them
+                key = fx.design_key(batch)
+            else:
+                batch, key = fx.to_postfix([t]), None
+        except _CONVERSION_ERRORS:
+            batch = key = None
+        if key is not None:
+            hit = self.designs.get(key)
+            if hit is not None:
+                # another candidate's design: its constants differ by less than the precision's step
+                self.same_design += 1
+                self.memo[t] = hit
+                return hit
+        try:
+            programs = self.ev.compile(batch) if batch is not None else None
         except _CONVERSION_ERRORS:
             programs = None
         if programs is None or programs.errors:
@@ -749,10 +767,14 @@ class _FirmwareScorer:
             out = [min(lv, float(PENALTY)), c] if math.isfinite(lv) and math.isfinite(c) else self.penalty
         if len(self.memo) > 200_000:
             self.memo.clear()
+            self.designs.clear()
         self.memo[t] = out
+        if key is not None:
+            self.designs[key] = out
         return out
 
     def stats(self) -> dict:
         return {'firmware_loss_rows': int(len(self.rows)), 'firmware_scored': self.scored,
                 'firmware_refused': self.refused, 'firmware_repeats': self.repeats,
+                'firmware_same_design': self.same_design,
                 'firmware_no_better_than_a_constant': self.dominated}

@@ -125,3 +125,80 @@ def test_search_refuses_bad_precisions_and_data_in_one_line(tmp_path, args, mess
     lines = [ln for ln in res.output.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and message in lines[0], res.output
     assert not out.exists()
+
+
+def _random_tree(rng: np.random.Generator, depth: int = 0) -> tuple:
+    r = rng.random()
+    if depth >= 3 or r < 0.3:
+        return ('v', int(rng.integers(0, 3))) if rng.random() < 0.6 else C(float(rng.normal(0, 2)))
+    if r < 0.45:
+        return fw.func(fw.dag.OP_CODE[str(rng.choice(['sin', 'exp', 'cos']))], _random_tree(rng, depth + 1), False)
+    parts = [_random_tree(rng, depth + 1) for _ in range(int(rng.integers(2, 4)))]
+    return fw.add(parts) if r < 0.75 else fw.mul(parts)
+
+
+def _jittered(batch: Postfix, precision, rng: np.random.Generator) -> Postfix:
+    """The same expression with every constant moved within its step of the precision (as the firmware holds it)."""
+    param, cst = batch.param.copy(), batch.const.copy()
+    step = precision.step
+
+    def move(v: float, magnitude: bool) -> float:
+        q = precision.quantize(np.array([abs(v) if magnitude else v]))[0]
+        for scale in (0.5, 0.2, 0.05, 0.01):
+            w = v + float(rng.uniform(-scale, scale)) * step
+            if (np.sign(w) == np.sign(v) or not magnitude) and precision.quantize(np.array([abs(w) if magnitude else w]))[0] == q:
+                return w
+        return v
+
+    for j, op in enumerate(batch.op):
+        if op == fw.dag.CONST:
+            param[j] = move(param[j], False)
+        elif not math.isnan(cst[j]):
+            cst[j] = move(cst[j], op == fw.dag.MUL)
+    return Postfix(batch.op, param, cst, batch.nkids, batch.offsets)
+
+
+@pytest.mark.parametrize('precision', ['ap_fixed<16,6>', 'ap_fixed<10,4,AP_RND,AP_SAT>'])
+def test_constants_within_a_step_are_one_design(precision):
+    """``as_firmware`` is what lets the search score a candidate once per design: candidates whose constants differ
+    by less than a step of the precision get one batch (one key), and the firmware computes the same bits from
+    that batch as from each candidate's own constants."""
+    from hls_gen.precision import Precision
+
+    p = Precision.parse(precision)
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-3, 3, (400, 3))
+    ev = FixedPointEvaluator(precision)
+    model = get_model('learned', 'open')
+    same = moved = 0
+    for _ in range(150):
+        try:
+            tree = _random_tree(rng)
+            batch = fw.to_postfix([tree])
+            programs = ev.compile(batch)
+        except fw.ExpressionError:
+            continue
+        if programs.errors:
+            continue
+        other = _jittered(batch, p, rng)
+        if np.array_equal(other.param, batch.param, equal_nan=True) and np.array_equal(other.const, batch.const, equal_nan=True):
+            continue
+        design = fw.as_firmware(batch, p)
+        tree_design = fw.to_postfix([tree], p)
+        assert fw.design_key(tree_design) == fw.design_key(design)
+        assert fw.design_key(fw.as_firmware(other, p)) == fw.design_key(design)
+        assert fw.design_key(fw.as_firmware(design, p)) == fw.design_key(design)  # casting twice is casting once
+        same += 1
+        out = ev.evaluate(design, X)
+        assert np.array_equal(ev.evaluate(batch, X), out, equal_nan=True)
+        assert np.array_equal(ev.evaluate(other, X), out, equal_nan=True)
+        assert np.isfinite(model.predict_postfix(design, precision)).all()
+        # a constant moved by several steps is another design
+        consts = np.flatnonzero(batch.op == fw.dag.CONST)
+        if len(consts):
+            param = batch.param.copy()
+            param[consts[0]] += 5 * p.step
+            far = Postfix(batch.op, param, batch.const, batch.nkids, batch.offsets)
+            assert fw.design_key(fw.as_firmware(far, p)) != fw.design_key(design)
+            moved += 1
+    assert same >= 60 and moved >= 20, (same, moved)

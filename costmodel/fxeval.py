@@ -403,7 +403,7 @@ class FixedPointEvaluator:
     def quantize_const(self, c: float) -> float:
         hit = self._consts.get(c)
         if hit is None:
-            hit = float(self.precision.quantize(c))
+            hit = self.precision.quantize_one(c)
             if len(self._consts) > 100_000:
                 self._consts.clear()
             self._consts[c] = hit
@@ -468,17 +468,17 @@ class FixedPointEvaluator:
         o0, o1 = int(batch.offsets[k]), int(batch.offsets[k + 1])
         if o1 == o0:
             raise ExpressionError('empty expression')
-        op, param, const, nkids = batch.op, batch.param, batch.const, batch.nkids
+        # Python lists of the expression's nodes: indexing numpy arrays one element at a time costs more
+        nodes = zip(batch.op[o0:o1].tolist(), batch.param[o0:o1].tolist(), batch.const[o0:o1].tolist(),
+                    batch.nkids[o0:o1].tolist())
         stack: list[tuple[int, tuple, int]] = []  # (register, static interval, fractional bits)
-        for j in range(o0, o1):
-            code = int(op[j])
-            nk = int(nkids[j])
+        for code, param, const, nk in nodes:
             if nk > len(stack):
                 raise ExpressionError('malformed postfix expression: a node has more children than subtrees before it')
             kids = stack[len(stack) - nk:] if nk else []
             if nk:
                 del stack[len(stack) - nk:]
-            stack.append(self._node(b, code, float(param[j]), float(const[j]), kids))
+            stack.append(self._node(b, code, param, const, kids))
         if len(stack) != 1:
             raise ExpressionError('malformed postfix expression: more than one subtree left at the end')
         reg, v, F = stack[0]

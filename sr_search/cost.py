@@ -37,6 +37,7 @@ from hls_gen.errors import SrcostError
 from hls_gen.expression import Expression
 from hls_gen.ir import count_nodes, decompose
 from hls_gen.operators import LUT_FUNCTIONS
+from hls_gen.precision import Precision
 
 COST_TARGETS: tuple[str, ...] = tuple(s.name for s in SEARCH_TARGETS)  # objectives over one cost-model target
 OBJECTIVE_NAMES: tuple[str, ...] = ('complexity', 'additive', *COST_TARGETS)
@@ -330,7 +331,7 @@ class CostEvaluator:
                 return PENALTY
             return float(self.evaluate([expr])[0][0])
         model = self._postfix_model()
-        row = model.predict_postfix(batch, self.precision or 'ap_fixed<16,6>', targets=self._postfix_needed)[0]
+        row = model.predict_postfix(batch, self._pf_precision, targets=self._postfix_needed)[0]
         breakdown = {t: float(row[j]) for t, j in self._postfix_columns.items()}
         value = float(sum(w * breakdown[t] for t, w in obj.weights.items()))
         tie = breakdown.get(obj.tiebreak, float('nan')) if obj.tiebreak else float('nan')
@@ -348,6 +349,7 @@ class CostEvaluator:
             need = [s for s in SEARCH_TARGETS if s.name in obj.weights or s.name == obj.tiebreak]
             self._postfix_columns = {s.name: TARGETS.index(s.target) for s in need}
             self._postfix_needed = tuple(s.target for s in need)
+            self._pf_precision = Precision.parse(self.precision or 'ap_fixed<16,6>')  # parsed once, not per call
         return m
 
 

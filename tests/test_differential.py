@@ -15,7 +15,7 @@ from hls_gen.emulate import emulate
 pytestmark = pytest.mark.synth
 
 LUTS = ['sin:1024:-4:4', 'cos:1024:-4:4', 'exp:1024:0:16', 'log:1024:0:8']
-N_EXPR, PER_DESIGN, N_SAMPLES = 30, 5, 1000
+N_EXPR, PER_DESIGN, N_SAMPLES = 20, 5, 1000
 
 
 def random_expression(rng: np.random.Generator, depth: int = 0) -> str:

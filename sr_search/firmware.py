@@ -81,9 +81,20 @@ def add(terms) -> tuple:
     return ('+', addend if addend != 0 else NAN, tuple(kids))
 
 
+_ATOMS = frozenset(('v', 'f'))
+
+
 def scale(t: tuple, c: float) -> tuple:
+    """``mul([('c', c), t])``, written out where ``t`` is a variable, a function or a product of those (most terms
+    a sum holds; tests/test_sr_firmware.py checks the two agree)."""
     if c == 1:
         return t
+    kind = t[0]
+    if c != 0 and math.isfinite(c) and (kind in _ATOMS or (kind == '*' and math.isnan(t[1]) and all(f[0] in _ATOMS for f in t[2]))):
+        body = (t,) if kind in _ATOMS else t[2]
+        if c == -1:
+            return ('neg', body[0] if len(body) == 1 else t)
+        return ('*', c, body)
     return mul([('c', c), t])
 
 

@@ -202,3 +202,23 @@ def test_constants_within_a_step_are_one_design(precision):
             assert fw.design_key(fw.as_firmware(far, p)) != fw.design_key(design)
             moved += 1
     assert same >= 60 and moved >= 20, (same, moved)
+
+
+def test_scale_is_the_product_by_a_number():
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(400):
+        try:
+            t = _random_tree(rng)
+        except fw.ExpressionError:
+            continue
+        subtrees = [t, *(t[2] if t[0] in ('+', '*') else ())]
+        for u in subtrees:
+            for c in (-1.0, 2.5, -0.75, 1e-3):
+                try:
+                    ref = fw.mul([C(c), u])
+                except fw.ExpressionError:
+                    continue
+                assert fw.scale(u, c) == ref, (u, c)
+                checked += 1
+    assert checked > 1000

@@ -18,6 +18,7 @@ from .precision import Precision
 DEFAULT_PART = 'xcvu9p-flga2577-2-e'
 DEFAULT_CLOCK_NS = 5.0
 SCHEMA_VERSION = 1
+ROM_STYLES = ('auto', 'block', 'distributed')  # Vivado's ROM_STYLE; the rule of 'auto': hls_gen/backends/roms.py
 # Outputs of one design: each is a port and a datapath of its own, like an input's port (MAX_INPUTS); chosen
 # equal to MAX_INPUTS. docs/limits.md.
 MAX_OUTPUTS = 256
@@ -33,6 +34,7 @@ class Design:
     part: str = DEFAULT_PART
     clock_period_ns: float = DEFAULT_CLOCK_NS
     name: str = 'myproject'
+    rom_style: str = 'auto'  # tables: auto | block | distributed (hls_gen/backends/roms.py)
     extra: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @classmethod
@@ -45,6 +47,7 @@ class Design:
         part: str = DEFAULT_PART,
         clock_period_ns: float = DEFAULT_CLOCK_NS,
         name: str = 'myproject',
+        rom_style: str = 'auto',
     ) -> Design:
         """Validate everything once. Every ``<fn>_lut`` used without a spec gets hls4ml-style defaults."""
         if isinstance(outputs, (str, Expression)):
@@ -83,7 +86,9 @@ class Design:
             raise ExpressionError(f'design name {name!r} must be a C identifier')
         if not isinstance(part, str) or not _PART.match(part):
             raise ExpressionError(f'FPGA part {str(part)[:60]!r} must be a part name such as {DEFAULT_PART}')
-        return cls(exprs, prec, int(n_inputs), tuple(sorted(specs.values())), part, clock, name)
+        if rom_style not in ROM_STYLES:
+            raise ExpressionError(f'unknown ROM style {str(rom_style)[:40]!r}; choose one of {", ".join(ROM_STYLES)}')
+        return cls(exprs, prec, int(n_inputs), tuple(sorted(specs.values())), part, clock, name, rom_style)
 
     def lut_for(self, fn_name: str) -> LutSpec:
         for s in self.luts:
@@ -92,7 +97,7 @@ class Design:
         raise LutSpecError(f'no LUT spec for {fn_name}')
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             'schema_version': SCHEMA_VERSION,
             'outputs': [e.text for e in self.outputs],
             'outputs_srepr': [e.canonical for e in self.outputs],
@@ -103,12 +108,15 @@ class Design:
             'clock_period_ns': self.clock_period_ns,
             'name': self.name,
         }
+        if self.rom_style != 'auto':  # the default is left out, so designs of before keep their digests
+            d['rom_style'] = self.rom_style
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Design:
         return cls.build(
             d['outputs'], d['precision'], d.get('luts', ()), d.get('n_inputs'), d.get('part', DEFAULT_PART),
-            d.get('clock_period_ns', DEFAULT_CLOCK_NS), d.get('name', 'myproject'),
+            d.get('clock_period_ns', DEFAULT_CLOCK_NS), d.get('name', 'myproject'), d.get('rom_style', 'auto'),
         )
 
     def digest(self) -> str:

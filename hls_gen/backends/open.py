@@ -23,7 +23,9 @@ from ..errors import SynthesisError
 from ..result import SynthResult
 from ..stdout import redirect_stdout
 from ..tools import verilator_env, yosys_command, yosys_version
-from ..tracing import latency_cutoff, trace
+from ..tracing import latency_cutoff
+from .pipelining import pipeline
+from .roms import block_memfiles, block_tables, check_rom_style, register_block_reads, trace_tables, write_block_roms
 
 NS_PER_LATENCY_UNIT = 0.35  # clock estimate model: da4ml latency units (adder levels) -> ns
 NS_FIXED = 0.9  # register clock-to-out + setup + routing allowance
@@ -60,6 +62,7 @@ class Project:
     pipe: object
     latency: int
     max_stage_latency: float
+    n_block_reads: int = 0  # table reads through block RAM (hls_gen.backends.roms)
 
     @property
     def module(self) -> str:
@@ -107,9 +110,11 @@ def module_name(design: Design) -> str:
 class OpenBackend:
     name = 'open'
 
-    def __init__(self, verify_latency: bool = True, n_verify: int = 64):
+    def __init__(self, verify_latency: bool = True, n_verify: int = 64, rom_style: str | None = None):
         self.verify_latency = verify_latency
         self.n_verify = n_verify
+        # None: each design's own rom_style; else this style for every design
+        self.rom_style = None if rom_style is None else check_rom_style(rom_style)
 
     def tool_version(self) -> str:
         import da4ml
@@ -120,11 +125,14 @@ class OpenBackend:
     def write(self, design: Design, path: Path) -> Project:
         """Trace and write the pipelined Verilog project of ``design`` into ``path`` (a fresh directory)."""
         from da4ml.codegen import VerilogModel
-        from da4ml.trace import to_pipeline
 
-        traced = trace(design)
+        traced, lut_tables = trace_tables(design)
         cutoff = latency_cutoff(traced.comb, design.clock_period_ns)
-        pipe = to_pipeline(traced.comb, cutoff, verbose=False)
+        block = block_tables(traced.comb, lut_tables, self.rom_style or design.rom_style)
+        if block:  # each block ROM read starts a stage; da4ml's retiming would re-trace the reads off the boundaries
+            pipe = pipeline(register_block_reads(traced.comb, block, cutoff), cutoff, retime=False).pipe
+        else:
+            pipe = pipeline(traced.comb, cutoff).pipe
         model = VerilogModel(
             pipe, module_name(design), path, latency_cutoff=cutoff, clock_period=design.clock_period_ns,
             part_name=design.part, print_latency=False,
@@ -134,8 +142,9 @@ class OpenBackend:
         # let Yosys build the ROM from LUTs instead (what Vivado does for a small asynchronous ROM).
         lut_v = path / 'src/static/lookup_table.v'
         lut_v.write_text(_ROM_ATTR.sub('(* rom_style = "logic" *)', lut_v.read_text()))
+        n_block = write_block_roms(path / 'src', module_name(design), block_memfiles(pipe, block))
         worst = max((max(s.latency) - i * cutoff for i, s in enumerate(pipe.solutions) if len(s.latency)), default=0.0)
-        return Project(design, path, model, traced.comb, pipe, len(pipe.solutions), float(worst))
+        return Project(design, path, model, traced.comb, pipe, len(pipe.solutions), float(worst), n_block)
 
     # -- synthesis --------------------------------------------------------------------------------
     def synthesize(self, designs: Sequence[Design], workdir: Path, timeout_s: float = 600) -> list[SynthResult]:

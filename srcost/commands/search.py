@@ -57,7 +57,7 @@ def split_precisions(text: str) -> list[str]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def search(
-        data: str = typer.Argument(..., help='CSV/Parquet/NPZ file, or jets-sample (built-in synthetic stand-in)'),
+        data: str = typer.Argument(..., help='CSV/Parquet/NPZ file, or jets-sample (the shipped Pythia 8 jet set: srcost jets info)'),
         target: Optional[str] = typer.Option(None, '--target', help='target column (regression)'),
         task: Optional[str] = typer.Option(None, '--task', help='regression | jets | jets-sample (default: from DATA)'),
         engine: str = typer.Option('operon', '--engine', help='operon | pysr'),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Backend, require_tool
+from .base import Backend, Deadline, SynthesisTimeout, require_tool
 
 BACKENDS = ('open', 'vivado_hls', 'vitis_hls')
 
@@ -19,4 +19,4 @@ def get_backend(name: str, **options) -> Backend:
     raise ValueError(f'unknown backend {name!r}; choose one of {", ".join(BACKENDS)}')
 
 
-__all__ = ['Backend', 'BACKENDS', 'get_backend', 'require_tool']
+__all__ = ['Backend', 'BACKENDS', 'Deadline', 'SynthesisTimeout', 'get_backend', 'require_tool']

@@ -4,13 +4,41 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from ..design import Design
-from ..errors import ToolNotFound
+from ..errors import SynthesisError, ToolNotFound
 from ..result import SynthResult
+
+
+class SynthesisTimeout(SynthesisError):
+    """A synthesis ran past its time limit; ``stage`` names the stage it was stopped in."""
+
+    def __init__(self, stage: str, timeout_s: float, log_path: str | None = None):
+        super().__init__(f'timeout in {stage}: the synthesis did not finish within {timeout_s:.0f} s', log_path)
+        self.stage = stage
+        self.timeout_s = timeout_s
+
+
+class Deadline:
+    """The time limit of one ``synthesize`` call, shared by its stages: each tool run gets what is left."""
+
+    def __init__(self, timeout_s: float):
+        self.timeout_s = float(timeout_s)
+        self.end = time.monotonic() + self.timeout_s
+
+    def left(self, stage: str, log_path: str | None = None) -> float:
+        """Seconds left for ``stage``; SynthesisTimeout naming it when none are."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise SynthesisTimeout(stage, self.timeout_s, log_path)
+        return left
+
+    def expired(self, stage: str, log_path: str | None = None) -> SynthesisTimeout:
+        return SynthesisTimeout(stage, self.timeout_s, log_path)
 
 
 class Backend(Protocol):
@@ -18,7 +46,8 @@ class Backend(Protocol):
 
     def synthesize(self, designs: Sequence[Design], workdir: Path, timeout_s: float = 600) -> list[SynthResult]:
         """Synthesize every design (sharing tool processes where possible); one result per design, in order.
-        Raises SynthesisError for a failed or hung tool, ToolNotFound for a missing one."""
+        ``timeout_s`` bounds the whole call; past it, SynthesisTimeout names the stage it was in. Raises
+        SynthesisError for a failed tool, ToolNotFound for a missing one."""
         ...
 
     def tool_version(self) -> str: ...

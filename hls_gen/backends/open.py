@@ -24,6 +24,7 @@ from ..result import SynthResult
 from ..stdout import redirect_stdout
 from ..tools import verilator_env, yosys_command, yosys_version
 from ..tracing import latency_cutoff
+from .base import Deadline
 from .pipelining import pipeline
 from .roms import block_memfiles, block_tables, check_rom_style, register_block_reads, trace_tables, write_block_roms
 
@@ -102,6 +103,10 @@ def max_word_bits(comb) -> int:
     return max((sum(minimal_kif(op.qint)) for op in comb.ops), default=0)
 
 
+def _deadline(timeout_s: float | Deadline) -> Deadline:
+    return timeout_s if isinstance(timeout_s, Deadline) else Deadline(timeout_s)
+
+
 def module_name(design: Design) -> str:
     """Verilog module of a design: its name plus a digest prefix, unique within a batch."""
     return f'{design.name}_{design.digest()[:10]}'
@@ -122,7 +127,7 @@ class OpenBackend:
         return f'da4ml {da4ml.__version__}; {yosys_version()}'
 
     # -- generation -------------------------------------------------------------------------------
-    def write(self, design: Design, path: Path) -> Project:
+    def write(self, design: Design, path: Path, deadline: Deadline | None = None) -> Project:
         """Trace and write the pipelined Verilog project of ``design`` into ``path`` (a fresh directory)."""
         from da4ml.codegen import VerilogModel
 
@@ -132,7 +137,7 @@ class OpenBackend:
         if block:  # each block ROM read starts a stage; da4ml's retiming would re-trace the reads off the boundaries
             pipe = pipeline(register_block_reads(traced.comb, block, cutoff), cutoff, retime=False).pipe
         else:
-            pipe = pipeline(traced.comb, cutoff).pipe
+            pipe = pipeline(traced.comb, cutoff, deadline=deadline).pipe
         model = VerilogModel(
             pipe, module_name(design), path, latency_cutoff=cutoff, clock_period=design.clock_period_ns,
             part_name=design.part, print_latency=False,
@@ -151,9 +156,13 @@ class OpenBackend:
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         unique: dict[str, Design] = {d.digest(): d for d in designs}
+        deadline = _deadline(timeout_s)
         with redirect_stdout(sys.stderr):  # da4ml prints warnings; keep stdout for --json
-            projects = {k: self.write(d, workdir / module_name(d)) for k, d in unique.items()}
-            stats = dict(zip(projects, self._yosys(list(projects.values()), workdir, timeout_s)))
+            projects = {}
+            for k, d in unique.items():
+                deadline.left('tracing and pipelining')
+                projects[k] = self.write(d, workdir / module_name(d), deadline)
+            stats = dict(zip(projects, self._yosys(list(projects.values()), workdir, deadline)))
             version = self.tool_version()
             results: dict[str, SynthResult] = {}
             for k, p in projects.items():
@@ -161,7 +170,7 @@ class OpenBackend:
                 if p.ports[1] == 0:
                     method += '; no logic: every output is the constant 0 at this precision'
                 elif self.verify_latency:
-                    self.confirm_latency(p, timeout_s)
+                    self.confirm_latency(p, deadline)
                     method += ', confirmed by Verilator simulation'
                 cells = stats[k]
                 results[k] = SynthResult(
@@ -175,7 +184,7 @@ class OpenBackend:
                 )
         return [results[d.digest()] for d in designs]
 
-    def _yosys(self, projects: list[Project], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
+    def _yosys(self, projects: list[Project], workdir: Path, timeout_s: float | Deadline) -> list[dict[str, int]]:
         """One Yosys run for all designs: each design's top is a kept submodule of one batch top, so Yosys's
         fixed cost per synthesis (most of the time for small designs) is paid once. A design whose every output
         is the constant 0 in its precision (e.g. ``0.0077*x0`` at ``ap_fixed<10,3>``) has zero-width ports and
@@ -184,7 +193,8 @@ class OpenBackend:
         cells = dict(zip((p.module for p in live), self._yosys_batch(live, workdir, timeout_s) if live else []))
         return [cells.get(p.module, {}) for p in projects]
 
-    def _yosys_batch(self, projects: list[Project], workdir: Path, timeout_s: float) -> list[dict[str, int]]:
+    def _yosys_batch(self, projects: list[Project], workdir: Path, timeout_s: float | Deadline) -> list[dict[str, int]]:
+        deadline = _deadline(timeout_s)
         tops = []
         for p in projects:
             for mem in (p.path / 'src/memfiles').glob('*.mem'):
@@ -209,10 +219,10 @@ class OpenBackend:
             with open(log, 'w') as fh:
                 subprocess.run(
                     [*yosys_command(), '-q', '-l', 'yosys.log', '-s', 'synth.ys'], cwd=workdir, check=True,
-                    timeout=timeout_s, stdout=fh, stderr=subprocess.STDOUT,
+                    timeout=deadline.left('Yosys', str(log)), stdout=fh, stderr=subprocess.STDOUT,
                 )
         except subprocess.TimeoutExpired:
-            raise SynthesisError(f'Yosys did not finish within {timeout_s:.0f} s', str(log)) from None
+            raise deadline.expired('Yosys', str(log)) from None
         except subprocess.CalledProcessError as e:
             tail = log.read_text(errors='replace').strip().splitlines()[-1:] if log.exists() else []
             raise SynthesisError(f'Yosys failed (exit {e.returncode}): {" ".join(tail)}', str(log)) from None
@@ -225,7 +235,8 @@ class OpenBackend:
         return out
 
     # -- simulation -------------------------------------------------------------------------------
-    def compile_sim(self, p: Project, timeout_s: float = 600) -> ctypes.CDLL:
+    def compile_sim(self, p: Project, timeout_s: float | Deadline = 600) -> ctypes.CDLL:
+        deadline = _deadline(timeout_s)
         sim = p.path / 'sim'
         binder = sim / f'{p.module}_wrapper_binder.cc'
         if not (sim / '.srcost_binder').exists():
@@ -239,19 +250,21 @@ class OpenBackend:
             log = p.path / 'verilator.log'
             try:
                 with open(log, 'w') as fh:
-                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True, timeout=timeout_s,
-                                   stdout=fh, stderr=subprocess.STDOUT)
+                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True,
+                                   timeout=deadline.left('Verilator build', str(log)), stdout=fh, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired:
-                raise SynthesisError(f'Verilator build did not finish within {timeout_s:.0f} s', str(log)) from None
+                raise deadline.expired('Verilator build', str(log)) from None
             except subprocess.CalledProcessError as e:
                 raise SynthesisError(f'Verilator build failed (exit {e.returncode})', str(log)) from None
         return ctypes.CDLL(str(lib))
 
-    def simulate(self, p: Project, X: np.ndarray, latency: int | None = None, timeout_s: float = 600) -> np.ndarray:
+    def simulate(self, p: Project, X: np.ndarray, latency: int | None = None, timeout_s: float | Deadline = 600) -> np.ndarray:
         """Clock the RTL with one sample per cycle; read each output ``latency`` cycles after its input."""
         from da4ml.codegen.rtl.rtl_model import get_io_kifs
 
-        lib = self.compile_sim(p, timeout_s)
+        deadline = _deadline(timeout_s)
+        lib = self.compile_sim(p, deadline)
+        deadline.left('Verilator simulation')
         kin, kout = get_io_kifs(p.pipe)
         f_in = int(np.max(kin[2]))
         k, i, f = (int(np.max(a)) for a in kout)
@@ -276,7 +289,7 @@ class OpenBackend:
         a, b, c = 2.0 ** (k + i + f), k * 2.0 ** (i + f), 2.0**-f
         return ((out.reshape(n, n_out) + b) % a - b) * c
 
-    def confirm_latency(self, p: Project, timeout_s: float = 600) -> None:
+    def confirm_latency(self, p: Project, timeout_s: float | Deadline = 600) -> None:
         """Confirm the pipeline latency by simulation. Inputs go in one per cycle; read ``latency`` cycles later,
         each output must belong to its own input (the same when the inputs are fed in another order) and, where
         da4ml's interpreter is exact (words up to 64 bits), equal the traced logic; read one cycle earlier, it

@@ -27,9 +27,10 @@ class PipelineResult:
     stalled: bool  # the search stopped where da4ml's would repeat a state
 
 
-def pipeline(comb, latency_cutoff: float, retime: bool = True) -> PipelineResult:
+def pipeline(comb, latency_cutoff: float, retime: bool = True, deadline=None) -> PipelineResult:
     """Split ``comb`` (a da4ml CombLogic) into stages of at most ``latency_cutoff`` latency units, then (with
-    ``retime``) search for the smallest cutoff that keeps the stage count, as da4ml's ``retime_pipeline``."""
+    ``retime``) search for the smallest cutoff that keeps the stage count, as da4ml's ``retime_pipeline``.
+    ``deadline`` (hls_gen.backends.base.Deadline) is checked before each trial."""
     from da4ml.trace import FixedVariable, HWConfig, comb_trace, to_pipeline
 
     csol = to_pipeline(comb, latency_cutoff, retiming=False, verbose=False)
@@ -44,6 +45,8 @@ def pipeline(comb, latency_cutoff: float, retime: bool = True) -> PipelineResult
         if (low, high) in seen:  # da4ml's loop would run forever from here
             return PipelineResult(best, trials, True)
         seen.add((low, high))
+        if deadline is not None:
+            deadline.left('pipelining')
         cutoff = (high + low) // 2
         hwconf = HWConfig(adder_size, carry_size, cutoff)
         inp = [FixedVariable(*qint, hwconf=hwconf) for qint in csol.inp_qint]

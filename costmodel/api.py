@@ -34,6 +34,8 @@ from .features import FeatureExtractor
 from .models import MODELS, AdditiveModel, AnalyticModel, CostModel, LearnedModel, ModelError
 from .targets import TARGETS
 from .training import _slug, data_dir
+from .vivado import VivadoModel
+from .vivado_fit import VivadoFitted
 
 _LOCK = threading.Lock()
 _MODELS: dict[tuple, CostModel] = {}
@@ -89,9 +91,6 @@ def get_model(kind: str = 'auto', backend: str = 'open', part: str = DEFAULT_PAR
             return hit
         fx = shared_extractor()
         if backend in ('vivado_hls', 'vitis_hls') and kind == 'analytic':
-            from .vivado import VivadoModel  # the scheduling model (its own extractor; no calibration)
-            from .vivado_fit import VivadoFitted
-
             fitted = VivadoFitted.load(Path(model_path)) if model_path else None
             m = _MODELS[key] = VivadoModel(backend, part, fitted)
             return m

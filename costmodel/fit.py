@@ -21,7 +21,7 @@ import pandas as pd
 from hls_gen import SrcostError
 from hls_gen.design import DEFAULT_PART
 
-from .api import calibration_from_store, default_model_path, shared_extractor
+from .api import calibration_from_store, default_model_path, get_model, shared_extractor
 from .calibration import default_calibration
 from .evaluation import compare, error_ratio
 from .models import AdditiveModel, LearnedModel, Provenance
@@ -39,6 +39,9 @@ from .training import (
     rows_digest,
     spec_of,
 )
+from .vivado import fixture_designs
+from .vivado import model_path as default_path
+from .vivado_fit import fit_vivado_model
 
 
 @dataclass
@@ -183,7 +186,6 @@ def search_designs(part: str = DEFAULT_PART) -> list:
     design. [] without ../shared."""
     from hls_gen import Design
 
-    from .vivado import fixture_designs
 
     out = []
     for variant, d, _ in fixture_designs():
@@ -200,8 +202,6 @@ def fit_vivado(backend: str, part: str = DEFAULT_PART, model_path: Path | None =
     """Vivado/Vitis HLS cannot run here: fit the scheduling model and its resource transfer on the real reports
     of ../shared (``costmodel.vivado_fit``), report the leave-one-precision-out cross-validation and save
     the fit (one fit serves both tools: Vitis HLS takes its own clock uncertainty)."""
-    from .vivado import model_path as default_path
-    from .vivado_fit import fit_vivado_model
 
     fitted, cv = fit_vivado_model(part, progress=progress)
     assert cv is not None
@@ -210,8 +210,6 @@ def fit_vivado(backend: str, part: str = DEFAULT_PART, model_path: Path | None =
     held_out = pd.DataFrame(cv.predicted)[list(targets)].astype(float)
     preds = {'analytic': held_out}
     try:
-        from .api import get_model
-
         preds['additive'] = get_model('additive', backend, part).predict([s.report.design for s in cv.samples])
     except (SrcostError, FileNotFoundError):
         pass

@@ -49,6 +49,7 @@ import numpy as np
 from hls_gen import Design, LutSpec
 
 from . import dag
+from .fixedpoint import _layout, bits, const_f
 
 # Op kinds of a schedule program
 IN, ADD, MUL, CALL, TABLE, MUX, CAST = range(7)
@@ -220,7 +221,6 @@ def lut_is_builtin(spec: LutSpec, lut_impl: str) -> bool:
 
 def _const_bits(c: float) -> int:
     """Bits of a constant multiplier the tool keeps (trailing zeros dropped); 0 for a power of two."""
-    from .fixedpoint import const_f
 
     c = abs(c)
     if c == 0 or math.log2(c) % 1 == 0:
@@ -266,8 +266,6 @@ class _Compiler:
         return Program(tuple(self.ops), tuple(outs), self.prec.width, self.prec.integer, float(self.design.clock_period_ns), roots)
 
     def value(self, e):
-        from .fixedpoint import bits
-
         v = self.dp.value(self.table.intern(e), self.ctx)
         return v, (0 if v.is_const else bits(v))
 
@@ -292,7 +290,6 @@ class _Compiler:
     def _node(self, e, sid: int) -> int:
         from hls_gen.ir import decompose
 
-        from .fixedpoint import bits
 
         t, prec = self.table, self.prec
         v = self.dp.value(sid, self.ctx)
@@ -346,7 +343,6 @@ class _Compiler:
             a = self.emit(Op(MUX, (a,), self.value(arg)[1]))
         if op in dag.LUT_CODES:
             spec = self.specs[name]
-            from .fixedpoint import _layout
 
             _, base_div, _ = _layout(spec, prec)
             return self.emit(Op(TABLE, (a,), w, const=_const_bits(float(base_div)), name=name, entries=spec.table_size))

@@ -33,6 +33,7 @@ from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 from .calibration import CalibrationSet, default_calibration
 from .features import FEATURES, FeatureExtractor
 from .targets import TARGETS
+from .trees import TreeEnsemble
 
 MODEL_SCHEMA_VERSION = 1
 MODEL_KIND = 'srcost learned cost model'
@@ -326,8 +327,6 @@ class TargetModel:
         if len(M) > SMALL_BATCH:
             return self.booster.inplace_predict(M)
         if self._ensemble is None:
-            from .trees import TreeEnsemble
-
             self._ensemble = TreeEnsemble.from_booster(self.booster)
         return self._ensemble.predict(M)
 

@@ -40,6 +40,7 @@ from hls_gen import Design, SrcostError, SynthesisError, SynthResult
 from hls_gen.design import DEFAULT_PART
 
 from .generator import DEFAULT_CONFIG, GENERATOR_VERSION, GeneratorConfig, generate_design
+from .srepr import from_srepr
 from .targets import TARGETS
 
 SCHEMA_VERSION = 1
@@ -258,7 +259,6 @@ def design_from_row(d: dict) -> Design:
     the text for rows without one."""
     from hls_gen import LutSpec, Precision
 
-    from .srepr import from_srepr
 
     reprs = d.get('outputs_srepr') or []
     try:

@@ -30,9 +30,14 @@ import pandas as pd
 from hls_gen import Design, LutSpec, Precision
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
+from . import dag
+from .features import FeatureExtractor
 from .hls_schedule import LUT_IMPLS, ScheduleError, compile_program, schedule
 from .models import CostModel, ModelError
 from .targets import TARGETS
+from .training import _slug, data_dir
+from .vivado_fit import VivadoFitted
+from .vivado_reports import shared_reports
 from .vivado_resources import BAND_TARGETS, resource_terms
 
 UNCERTAINTY = {'vivado_hls': 0.125, 'vitis_hls': 0.27}  # hls4ml's defaults for the two tools
@@ -42,7 +47,6 @@ CACHE_SIZE = 4096
 
 def model_path(part: str = DEFAULT_PART) -> Path:
     """Where ``srcost fit --backend vivado_hls`` writes the fitted model of ``part``."""
-    from .training import _slug, data_dir
 
     return data_dir() / f'vivado_hls_{_slug(part)}_schedule.json'
 
@@ -53,9 +57,6 @@ class VivadoModel(CostModel):
     name = 'analytic'
 
     def __init__(self, backend: str = 'vivado_hls', part: str = DEFAULT_PART, fitted=None, lut_impl: str = 'auto'):
-        from .features import FeatureExtractor
-        from .vivado_fit import VivadoFitted
-
         if backend not in UNCERTAINTY:
             raise ModelError(f'the Vivado model is for vivado_hls or vitis_hls, not {backend!r}')
         if lut_impl not in LUT_IMPLS:
@@ -93,8 +94,6 @@ class VivadoModel(CostModel):
 
     @classmethod
     def from_document(cls, doc: dict) -> VivadoModel:
-        from .vivado_fit import VivadoFitted
-
         return cls(doc.get('predicts_for', doc.get('backend', 'vivado_hls')), doc.get('part', DEFAULT_PART), VivadoFitted.from_dict(doc))
 
     # -- prediction -------------------------------------------------------------------------------------
@@ -153,7 +152,6 @@ def postfix_expressions(batch) -> list:
     from hls_gen import Expression
     from hls_gen.expression import lut_symbol, variable
 
-    from . import dag
 
     funcs = {'exp': sympy.exp, 'sin': sympy.sin, 'cos': sympy.cos, 'tan': sympy.tan, 'sinh': sympy.sinh, 'cosh': sympy.cosh,
              'tanh': sympy.tanh, 'log': sympy.log, 'sqrt': sympy.sqrt}
@@ -200,7 +198,6 @@ def postfix_expressions(batch) -> list:
 def fixture_designs(root: Path | None = None) -> list[tuple[str, Design, int]]:
     """(variant, design, reported latency) of the three shared jet-tagging designs
     (``../shared/fixtures/vivado_hls``); [] without ../shared."""
-    from .vivado_reports import shared_reports
 
     fixtures = root.parent if root is not None else None
     return [(r.variant, r.design, r.latency) for r in shared_reports(fixtures) if r.collection == 'vivado_hls']

@@ -31,6 +31,7 @@ import numpy as np
 from hls_gen import SrcostError
 from hls_gen.design import DEFAULT_PART
 
+from .features import FeatureExtractor
 from .hls_schedule import FUNCTION_ROWS, FunctionLatency, Program, ScheduleParams, compile_program, latencies, schedule
 from .vivado_reports import VivadoReport, published_latency_rows, shared_reports
 from .vivado_resources import ResourceModel, bands_from_errors, resource_terms
@@ -267,7 +268,6 @@ def cross_validate(samples: Sequence[Sample], prior: ScheduleParams, extractor,
 def fit_vivado_model(part: str = DEFAULT_PART, extractor=None, cv: bool = True,
                      progress: Callable[[str], None] | None = None) -> tuple[VivadoFitted, CrossValidation | None]:
     """Fit every step on the shared reports (and cross-validate them first when ``cv``)."""
-    from .features import FeatureExtractor
 
     extractor = extractor if extractor is not None else FeatureExtractor(engine='python')
     rows = published_latency_rows()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from hls_gen import Design
 
-from .calibration import shared_dir
+from .calibration import PUBLISHED_VIVADO, shared_dir
 
 VARIANT_LUT_IMPL = {'nonlut': '', 'lut': 'builtin', 'userlut': 'table'}
 _FUNC_CALL = re.compile(r'\b(sin|cos)\(')
@@ -119,7 +119,6 @@ def published_latency_rows(path: Path | None = None) -> list[tuple[str, int, int
     """(operator, width, integer bits, latency cycles) of the published per-operator table; [] without it."""
     from hls_gen import Precision
 
-    from .calibration import PUBLISHED_VIVADO
 
     if path is None:
         root = shared_dir()

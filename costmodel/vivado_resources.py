@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .hls_schedule import IN, Program, ProgramCounts, Schedule, ScheduleParams, program_counts
+from .layout import DP_FEATURES
+from .models import OpenParams
 
 TERMS: dict[str, tuple[str, ...]] = {
     'lut': ('open_lut', 'hls_call_area', 'builtin_calls', 'table_index_bits'),
@@ -46,8 +48,6 @@ def resource_terms(program: Program, sched: Schedule | None, params: SchedulePar
                    dsp_only: bool = False) -> dict[str, float]:
     """Every term of ``TERMS`` (and ``FIXED``) for one design, plus the BRAM_18K count (``dsp_only``: the DSP
     terms only, which need no schedule and no open datapath)."""
-    from .features import DP_FEATURES
-    from .models import OpenParams
 
     c: ProgramCounts = program_counts(program, params)
     if dsp_only:

@@ -210,9 +210,11 @@ def make_plans(
     implementations: Iterable[str] | None = None,
     part: str = DEFAULT_PART,
     clock_period_ns: float = DEFAULT_CLOCK_NS,
+    rom_style: str = 'auto',
 ) -> list[BenchmarkPlan]:
     """Every (operator, implementation, precision) micro-benchmark. ``implementations`` filters by label
-    prefix ('native', 'lut1024', ...)."""
+    prefix ('native', 'lut1024', ...). ``rom_style`` (auto | block | distributed) goes into each design and
+    its notes, so the store records it."""
     ops = resolve_operators(list(operators) if operators is not None else None)
     precs = parse_precisions([str(p) for p in precisions] if precisions is not None else None)
     ranges = dict(lut_ranges or {})
@@ -231,11 +233,13 @@ def make_plans(
                     spec = LutSpec(op.name, size, start, end)
                     label = implementation_label(size, (start, end), op.lut_range)
                     lut_expr = Expression.parse(f'{op.lut_name}(x0)')
-                    variants.append((label, lut_expr, spec, f'{size}-entry nnet::lookup_table over [{start:g}, {end:g}]'))
+                    variants.append((label, lut_expr, spec,
+                                     f'{size}-entry nnet::lookup_table over [{start:g}, {end:g}]; ROM style {rom_style}'))
             for label, e, spec, notes in variants:
                 if wanted is not None and label not in wanted and label.split('@')[0] not in wanted:
                     continue
-                design = Design.build([e], prec, [spec] if spec else (), benchmark_arity(op), part, clock_period_ns)
+                design = Design.build([e], prec, [spec] if spec else (), benchmark_arity(op), part, clock_period_ns,
+                                      rom_style=rom_style)
                 plans.append(BenchmarkPlan(
                     backend=backend, tool_version=tool_version, operator=op.name, implementation=label,
                     precision=str(prec), part=part, clock_period_ns=float(clock_period_ns), design=design,

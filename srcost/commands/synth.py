@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,12 +27,18 @@ def register(app: typer.Typer) -> None:
         clock_period: float = typer.Option(5.0, '--clock-period', help='ns'),
         n_inputs: Optional[int] = typer.Option(None, '--n-inputs'),
         out: Optional[Path] = typer.Option(None, '--out', help='keep the generated project here (written only on success)'),
-        timeout: float = typer.Option(600.0, '--timeout', help='seconds per tool run'),
+        timeout: float = typer.Option(600.0, '--timeout', help='seconds for the whole synthesis; past them it stops, naming the stage'),
+        rom_style: str = typer.Option('auto', '--rom-style', help="tables: auto (block RAM as Vivado HLS) | block | distributed"),
         as_json: bool = typer.Option(False, '--json', help='print one JSON object'),
     ) -> None:
         """Synthesize EXPRs as one design and print latency (cycles), II, LUT, FF, DSP, BRAM."""
         with cli_errors():
             design = design_from_options(exprs, precision, lut, part, clock_period, n_inputs)
+            from hls_gen.design import ROM_STYLES
+
+            if rom_style not in ROM_STYLES:
+                raise typer.BadParameter(f'--rom-style must be one of {", ".join(ROM_STYLES)}, got {rom_style[:40]!r}')
+            design = dataclasses.replace(design, rom_style=rom_style)
             if out is not None and out.exists():
                 raise typer.BadParameter(f'{out} exists; choose a new directory')
             from hls_gen.backends import BACKENDS, get_backend

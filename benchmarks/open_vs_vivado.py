@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+GRACE_S = 30.0
 METRICS = (('latency', 'latency_worst'), ('lut', 'lut'), ('ff', 'ff'), ('dsp', 'dsp'), ('bram_18k', 'bram_18k'))
 
 
-def synthesize_one(name: str, rom_style: str) -> dict:
+def synthesize_one(name: str, rom_style: str, timeout: float) -> dict:
     """In the worker process: synthesize the shared design ``name``; its open-backend numbers."""
     from costmodel.vivado_reports import shared_reports
     from hls_gen.backends import get_backend
@@ -36,21 +39,28 @@ def synthesize_one(name: str, rom_style: str) -> dict:
     report = next(r for r in shared_reports() if r.name == name)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='srcost-ovv-') as work:
-        r = get_backend('open', rom_style=rom_style).synthesize([report.design], Path(work))[0]
+        r = get_backend('open', rom_style=rom_style).synthesize([report.design], Path(work), timeout_s=timeout)[0]
     return {'seconds': round(time.perf_counter() - t0, 1), **{k: getattr(r, f) for k, f in METRICS}}
 
 
 def run_one(name: str, rom_style: str, timeout: float) -> dict:
+    """The worker stops itself at ``timeout`` (the backend's deadline names the stage); its process group is
+    killed ``GRACE_S`` later if it has not (a stage in Python that does not return)."""
     t0 = time.perf_counter()
-    cmd = [sys.executable, __file__, '--worker', name, '--rom-style', rom_style]
+    cmd = [sys.executable, __file__, '--worker', name, '--rom-style', rom_style, '--timeout', str(timeout)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
+        out, err = proc.communicate(timeout=timeout + GRACE_S)
     except subprocess.TimeoutExpired:
-        return {'status': 'timeout', 'seconds': round(time.perf_counter() - t0, 1)}
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return {'status': 'timeout (killed)', 'seconds': round(time.perf_counter() - t0, 1)}
+    seconds = round(time.perf_counter() - t0, 1)
     if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ['no output'])[-1]
-        return {'status': f'failed: {tail[:200]}', 'seconds': round(time.perf_counter() - t0, 1)}
-    return {'status': 'ok', **json.loads(proc.stdout.strip().splitlines()[-1])}
+        tail = (err.strip().splitlines() or ['no output'])[-1]
+        status = 'timeout' if 'SynthesisTimeout' in tail else 'failed'
+        return {'status': status, 'detail': tail[:300], 'seconds': seconds}
+    return {'status': 'ok', **json.loads(out.strip().splitlines()[-1]), 'seconds': seconds}
 
 
 def summary(rows: list[dict]) -> dict:
@@ -84,7 +94,7 @@ def main() -> None:
     ap.add_argument('--worker', help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        print(json.dumps(synthesize_one(a.worker, a.rom_style)))
+        print(json.dumps(synthesize_one(a.worker, a.rom_style, a.timeout)))
         return
 
     from costmodel.vivado_reports import shared_reports
@@ -97,15 +107,16 @@ def main() -> None:
     for rep in reports:
         res = run_one(rep.name, a.rom_style, a.timeout)
         row = {'name': rep.name, 'variant': rep.variant, 'precision': rep.precision, 'status': res.pop('status'),
-               'seconds': res.pop('seconds'), 'vivado': {k: getattr(rep, k if k != 'latency' else 'latency') for k, _ in METRICS},
-               'open': res}
+               'seconds': res.pop('seconds'), 'vivado': {k: getattr(rep, k) for k, _ in METRICS},
+               'detail': res.pop('detail', ''), 'open': res}
         rows.append(row)
         if not a.json:
             o = row['open']
-            got = ' '.join(f'{k}={o[k]}/{row["vivado"][k]}' for k, _ in METRICS) if row['status'] == 'ok' else row['status']
+            got = (' '.join(f'{k}={o[k]}/{row["vivado"][k]}' for k, _ in METRICS) if row['status'] == 'ok'
+                   else f'{row["status"]}: {row["detail"]}')
             print(f'{rep.name:38s} {row["seconds"]:7.1f} s  {got}  (open/vivado)', flush=True)
     result = {'rom_style': a.rom_style, 'timeout_s': a.timeout, 'designs': rows, 'n': len(rows),
-              'n_ok': sum(r['status'] == 'ok' for r in rows), 'n_timeout': sum(r['status'] == 'timeout' for r in rows),
+              'n_ok': sum(r['status'] == 'ok' for r in rows), 'n_timeout': sum(r['status'].startswith('timeout') for r in rows),
               'max_seconds': max(r['seconds'] for r in rows), 'metrics': summary(rows)}
     if a.json:
         print(json.dumps(result, indent=1))

@@ -2171,43 +2171,8 @@ def walk_trees(X, feature, split, left, right, default_left, base):
 
 # -- the cache, keyed to the layout ------------------------------------------------------------------------
 
-LAYOUT_MARK = 'kernels.layout'  # beside numba's cache files: the layout digest they were compiled with
-
-
-def key_cache_to_layout(dispatchers, digest: str) -> bool:
-    """Drop the on-disk cache of ``dispatchers`` when it was compiled under another layout than ``digest``.
-
-    numba keys a cached kernel to its own source file (path, time, size) and signature, but compiles the
-    values of the globals it reads (here ``costmodel.layout``'s constants) into it: after a change of the
-    layout alone the cache would hand back kernels built on the old one. The digest they were compiled
-    with is kept in a file beside the cache; when it differs, every dispatcher's index is flushed (numba
-    then compiles afresh on the next call and writes a new cache) and the mark rewritten. True when it
-    flushed."""
-    dispatchers = [d for d in dispatchers if d.stats.cache_path]
-    if not dispatchers:
-        return False
-    import os
-
-    mark = os.path.join(dispatchers[0].stats.cache_path, LAYOUT_MARK)
-    try:
-        with open(mark) as f:
-            if f.read().strip() == digest:
-                return False
-    except OSError:
-        pass
-    for d in dispatchers:
-        d._cache.flush()  # numba's own: rewrites the function's cache index empty
-    try:
-        os.makedirs(os.path.dirname(mark), exist_ok=True)
-        with open(mark, 'w') as f:
-            f.write(digest + '\n')
-    except OSError:  # pragma: no cover - a read-only cache: numba then caches elsewhere or not at all
-        pass
-    return True
-
-
 def _dispatchers() -> list:
     return [v for v in globals().values() if isinstance(v, CPUDispatcher)]
 
 
-key_cache_to_layout(_dispatchers(), layout.DIGEST)
+layout.key_cache_to_layout(_dispatchers(), layout.DIGEST)  # see its docstring

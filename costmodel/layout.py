@@ -17,12 +17,13 @@ Both engines (the reference, ``fixedpoint`` + ``features``, and the compiled ker
 
 ``DIGEST`` is a hash of every constant here. numba caches compiled kernels keyed to their own source file
 only, and compiles the values of this module's constants into them: ``kernels`` drops its cache when the
-digest it was compiled with differs (``kernels.key_cache_to_layout``).
+digest it was compiled with differs (``key_cache_to_layout``, called by ``kernels`` at import).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -238,6 +239,41 @@ class Scratch(NamedTuple):
     used: np.ndarray
     tot: np.ndarray
     tr: np.ndarray
+
+
+# -- the kernels' cache, keyed to the layout ------------------------------------------------------------
+
+LAYOUT_MARK = 'kernels.layout'  # beside numba's cache files: the layout digest they were compiled with
+
+
+def key_cache_to_layout(dispatchers, digest: str) -> bool:
+    """Drop the on-disk cache of ``dispatchers`` when it was compiled under another layout than ``digest``.
+
+    numba keys a cached kernel to its own source file (path, time, size) and signature, but compiles the
+    values of the globals it reads (here ``costmodel.layout``'s constants) into it: after a change of the
+    layout alone the cache would hand back kernels built on the old one. The digest they were compiled
+    with is kept in a file beside the cache; when it differs, every dispatcher's index is flushed (numba
+    then compiles afresh on the next call and writes a new cache) and the mark rewritten. True when it
+    flushed."""
+    dispatchers = [d for d in dispatchers if d.stats.cache_path]
+    if not dispatchers:
+        return False
+    mark = os.path.join(dispatchers[0].stats.cache_path, LAYOUT_MARK)
+    try:
+        with open(mark) as f:
+            if f.read().strip() == digest:
+                return False
+    except OSError:
+        pass
+    for d in dispatchers:
+        d._cache.flush()  # numba's own: rewrites the function's cache index empty
+    try:
+        os.makedirs(os.path.dirname(mark), exist_ok=True)
+        with open(mark, 'w') as f:
+            f.write(digest + '\n')
+    except OSError:  # pragma: no cover - a read-only cache: numba then caches elsewhere or not at all
+        pass
+    return True
 
 
 def _check() -> None:

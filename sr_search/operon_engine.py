@@ -352,8 +352,19 @@ def run_operon(
     rec = _Recorder()
     t0 = time.perf_counter()
 
+    # The firmware loss reads a fixed subsample of the rows: operon's dataset holds those rows first, so that the
+    # float prediction the loop scales comes from evaluating the tree on them alone (op.Evaluate on a range).
+    # Every other use of the dataset is over all of its rows, where their order does not matter.
+    loss_rows = X.shape[0]
+    X_ds, y_ds = X, y
+    if s.loss_on == 'firmware' and s.loss_rows is not None and X.shape[0] > s.loss_rows:
+        loss_rows = int(s.loss_rows)
+        first = np.sort(np.random.default_rng(seed).choice(X.shape[0], loss_rows, replace=False))
+        order = np.concatenate((first, np.setdiff1d(np.arange(X.shape[0]), first)))
+        X_ds, y_ds = X[order], y[order]
+
     # ---- every operon object below stays bound to a local name until the function returns ----
-    data = np.asfortranarray(np.column_stack((X, y)))
+    data = np.asfortranarray(np.column_stack((X_ds, y_ds)))
     ds = op.Dataset(data)
     variables = sorted(ds.Variables, key=lambda v: v.Index)
     target = variables[-1]
@@ -397,7 +408,7 @@ def run_operon(
             expr = tree_to_sympy(tree, var_index, lut, subtrees, key)
             if s.linear_scaling:
                 pred = op.Evaluate(dtable, tree, ds, training_range)
-                a, b = scale_offset(pred, y64)
+                a, b = scale_offset(pred, y_ds)
                 expr = _apply_scale(expr, a, b)
             out = None
             if _is_finite_expr(expr):
@@ -430,14 +441,15 @@ def run_operon(
         # count: one evaluator returning two values leaves some individuals with one, and NSGA2 then aborts); the
         # first scores loss and cost together, the second hands over the cost. Operon calls them in that order for
         # each individual, from one thread (n_threads=1); the node count guards the hand-over.
-        fw = _FirmwareScorer(X, y64, s, var_index, lut, cost, seed)
+        fw = _FirmwareScorer(X_ds[:loss_rows], y_ds[:loss_rows], s, var_index, lut, cost)
+        loss_range = op.Range(0, loss_rows)
         handover: list = [None, 0.0]
 
         def loss_callback(rng, individual) -> list[float]:
             evaluations[0] += 1
             tree = individual.Genotype
             nodes = tree.Nodes
-            pred = op.Evaluate(dtable, tree, ds, training_range) if s.linear_scaling else None
+            pred = op.Evaluate(dtable, tree, ds, loss_range) if s.linear_scaling else None
             lv, c = fw.score(nodes, pred)
             handover[0], handover[1] = len(nodes), c
             return [lv]
@@ -446,7 +458,7 @@ def run_operon(
             n = len(individual.Genotype.Nodes)
             if handover[0] != n:  # pragma: no cover - operon changed its calling order
                 tree = individual.Genotype
-                pred = op.Evaluate(dtable, tree, ds, training_range) if s.linear_scaling else None
+                pred = op.Evaluate(dtable, tree, ds, loss_range) if s.linear_scaling else None
                 return [fw.score(tree.Nodes, pred)[1]]
             handover[0] = None
             return [handover[1]]
@@ -682,24 +694,18 @@ class _FirmwareScorer:
     subsample of the rows, and the cost objective on that postfix. Each design is scored once: a candidate whose
     canonical tree, or whose design, was scored before gets the same numbers back."""
 
-    def __init__(self, X, y, s: OperonSettings, var_index, lut, cost, seed: int):
+    def __init__(self, X, y, s: OperonSettings, var_index, lut, cost):
+        """``X``, ``y``: the rows the loss reads (``run_operon`` chooses them; ``score``'s predictions are on them)."""
         from costmodel.fxeval import FixedPointEvaluator
 
         from . import firmware
 
         self.fx = firmware
         self.s = s
-        self.y = y
         self.conv = firmware.TreeConverter(var_index, _OPERON_NAME, lut)
         self.ev = FixedPointEvaluator(s.precision, s.luts)
-        n = X.shape[0]
-        rows = np.arange(n)
-        if s.loss_rows is not None and n > s.loss_rows:
-            rows = np.sort(np.random.default_rng(seed).choice(n, int(s.loss_rows), replace=False))
-        self.rows = rows
-        self.sub = len(rows) < n
-        self.Xm = self.ev.input_mantissas(X[rows])
-        self.ysub = y[rows]
+        self.Xm = self.ev.input_mantissas(X)
+        self.ysub = np.asarray(y, dtype=np.float64)
         self.scaling = _Scaling(self.ysub)
         self.constant_loss = _loss(np.full(len(self.ysub), float(np.median(self.ysub)) if s.loss == 'mae'
                                            else float(np.mean(self.ysub))), self.ysub, s.loss)
@@ -723,7 +729,7 @@ class _FirmwareScorer:
         try:
             t = self.conv.convert(nodes)
             if pred is not None:
-                a, b = self.scaling(np.asarray(pred, dtype=np.float64)[self.rows] if self.sub else pred)
+                a, b = self.scaling(pred)
                 t = fx.scaled(t, a, b)
         except _CONVERSION_ERRORS:
             self.refused += 1
@@ -774,7 +780,7 @@ class _FirmwareScorer:
         return out
 
     def stats(self) -> dict:
-        return {'firmware_loss_rows': int(len(self.rows)), 'firmware_scored': self.scored,
+        return {'firmware_loss_rows': int(len(self.ysub)), 'firmware_scored': self.scored,
                 'firmware_refused': self.refused, 'firmware_repeats': self.repeats,
                 'firmware_same_design': self.same_design,
                 'firmware_no_better_than_a_constant': self.dominated}

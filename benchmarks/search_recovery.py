@@ -21,7 +21,9 @@ from pathlib import Path
 
 from _common import problem_data, srcost_json, write_csv
 
-COLUMNS = {'latency': 'latency_cycles', 'lut': 'lut', 'ff': 'ff', 'dsp': 'dsp'}  # front cost key -> predict key
+from costmodel.targets import SEARCH_TARGETS
+
+COLUMNS = {t.name: t.target for t in SEARCH_TARGETS}  # front cost key -> predict key
 
 
 def main(argv: list[str] | None = None) -> int:

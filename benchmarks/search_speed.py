@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         ours, st = srcost_search(X, y, a.budget, seed=r, loss_rows=a.loss_rows)
         ratios.append(ours / alone)
         print(f'run {r + 1}: pyoperon alone {alone:7.0f} individuals/s | srcost search {ours:7.0f} individuals/s '
-              f'(firmware loss on {st.get("firmware_loss_rows")} rows, {st.get("firmware_repeats", 0)} repeats and {st.get("firmware_same_design", 0)} designs found '
+              f'(firmware loss on {st.get("firmware_loss_rows")} rows, {st.get("firmware_repeats", 0)} repeats and '
+              f'{st.get("firmware_same_design", 0)} designs found '
               f'whole) | ratio {ours / alone:.2f}', flush=True)
     print(f'median ratio over {a.repeat} runs: {statistics.median(ratios):.2f} (target >= 0.5)')
     return 0

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from costmodel.targets import TARGETS
+
 from .report_front import COST_LABELS, pareto_section, plot_pareto
 from .validation import ValidationRecord, ValidationRun
 
@@ -145,7 +147,7 @@ def _summary_row(r: ValidationRecord, metric: str, task: str, has_pred: bool) ->
         'index': r.index, 'label': r.label, 'expressions': '; '.join(r.expressions), 'precision': r.precision,
         'luts': ', '.join(r.luts), 'status': r.status,
     }
-    for t in ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k'):
+    for t in TARGETS:
         row[t] = rnd(act.get(t))
     if has_pred:
         for t in PLOT_TARGETS:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hls_gen import Design
-from hls_gen.errors import ExpressionError
 from hls_gen.emulate import emulate
+from hls_gen.errors import ExpressionError
 
 pytestmark = pytest.mark.synth
 

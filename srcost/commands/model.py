@@ -10,6 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from costmodel.targets import TARGETS
+
 from ..errors import cli_errors
 from ..options import design_from_options, print_design_result
 
@@ -124,7 +126,7 @@ def predict_cmd(
         if m.latency_only:
             d['note'] = 'the calibration has latency only: resources are not predicted'
         print_design_result(d, design, f'{m.name} model, {backend}', 'predicted',
-                            ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k'), as_json)
+                            TARGETS, as_json)
         if as_json:
             return
         if 'note' in d:
@@ -136,7 +138,7 @@ def _predict_remote(server, token, design, exprs, precision, backend, model, lut
     """``srcost predict --server URL``: the same output, from the server's store and model."""
     from hls_gen import SrcostError
 
-    from ..client import TARGETS, Client
+    from ..client import Client
 
     if db is not None or model_path is not None:
         raise SrcostError('--db and --model-path name local files; with --server the server\'s store and model are used')

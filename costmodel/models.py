@@ -4,8 +4,9 @@
   ``complexity_of_operators`` computes (the paper's latency-aware training). The baseline.
 - ``AnalyticModel``: latency as the critical path through the pipeline, resources summed over distinct
   nodes (shared subexpressions once). On the open backend it reads the datapath model (exact widths,
-  da4ml latency units, the pipeline cutoff; see ``fixedpoint``); elsewhere the per-operator calibration
-  (critical path over per-operator latencies plus a fitted I/O offset).
+  da4ml latency units, the pipeline cutoff; see ``fixedpoint``) through ``open_analytic``'s formulas;
+  elsewhere the per-operator calibration (critical path over per-operator latencies plus a fitted I/O
+  offset).
 - ``LearnedModel``: gradient-boosted trees (XGBoost), one per target, on the features and the analytic
   prediction; trained per backend and part; saved as JSON (the boosters embedded as UBJSON) with a schema
   version and provenance.
@@ -30,9 +31,10 @@ import pandas as pd
 from hls_gen import Design, LutSpec, Precision, SrcostError
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
-from .calibration import CalibrationSet, default_calibration
-from .features import FEATURES, FeatureExtractor
-from .targets import TARGETS
+from .calibration import OPEN_MODEL, CalibrationSet, default_calibration
+from .features import FEATURES, FeatureExtractor, open_default_costs
+from .open_analytic import OpenParams, feature_column, feature_matrix, open_analytic_estimates, open_analytic_matrix, target_frame
+from .targets import INTEGER_TARGETS, RESOURCE_TARGETS, TARGETS
 from .trees import TreeEnsemble
 
 MODEL_SCHEMA_VERSION = 1
@@ -46,82 +48,6 @@ class ModelError(SrcostError, ValueError):
 
 def _frame(values: Mapping[str, np.ndarray], n: int) -> pd.DataFrame:
     return pd.DataFrame({t: np.asarray(values.get(t, np.full(n, np.nan)), dtype=np.float64) for t in TARGETS})
-
-
-def _frame_of(P: np.ndarray) -> pd.DataFrame:
-    """A prediction matrix (columns ``TARGETS``) as the DataFrame ``predict`` returns."""
-    return pd.DataFrame(np.asarray(P, dtype=np.float64), columns=list(TARGETS))
-
-
-def _feature_matrix(X: pd.DataFrame) -> np.ndarray:
-    return np.ascontiguousarray(X[list(FEATURES)].to_numpy(np.float64))
-
-
-_FEATURE_INDEX = {f: i for i, f in enumerate(FEATURES)}
-_TARGET_INDEX = {t: j for j, t in enumerate(TARGETS)}
-
-
-# -- the open backend's analytic formulas ---------------------------------------------------------------
-
-@dataclass
-class OpenParams:
-    """Backend-level unit costs of the open backend's analytic model (fitted by non-negative least squares
-    on a training set by ``AnalyticModel.fit``; the defaults are physical guesses: one LUT per adder bit,
-    da4ml's ROM estimate, one flip-flop per register bit)."""
-
-    lut_add: float = 1.0  # LUTs per adder bit (carry-chain adders: one LUT per bit)
-    lut_cadd: float = 0.0  # per bit of a constant adder after other logic (one straight on an input costs no LUT)
-    lut_mux: float = 1.0  # per bit of an abs / clamp multiplexer
-    lut_rom: float = 1.2  # per distinct non-constant 64-entry ROM block (one LUT6)
-    lut_rom_group: float = 1.0  # per 256-entry ROM group that needs multiplexing (F7/F8 and the tree above)
-    lut_mul_add: float = 0.6  # per bit of the adders that sum a wide multiplier's DSP partial products
-    lut_mul_soft: float = 0.5  # per bit product of a multiplier too small for a DSP
-    lut_const: float = 0.0
-    ff_io: float = 1.0  # per input/output register bit
-    ff_reg: float = 1.0  # per pipeline register bit (da4ml stage assignment)
-    ff_reg_balanced: float = 0.0  # per pipeline register bit with the stages balanced (da4ml retiming)
-    ff_dsp: float = 0.0  # per DSP (pipeline registers Yosys leaves in fabric)
-    ff_const: float = 0.0
-
-    LUT_TERMS = (('lut_add', 'dp_add_bits'), ('lut_cadd', 'dp_cadd_bits'), ('lut_mux', 'dp_mux_bits'), ('lut_rom', 'dp_rom_lut6_trimmed'),
-                 ('lut_rom_group', 'dp_rom_groups_trimmed'),
-                 ('lut_mul_add', 'dp_mul_add_bits_trimmed'), ('lut_mul_soft', 'dp_mul_area'))
-    FF_TERMS = (('ff_io', 'dp_io_bits'), ('ff_reg', 'dp_reg_bits'), ('ff_reg_balanced', 'dp_reg_bits_balanced'),
-                ('ff_dsp', 'dp_mul_dsp_merged'))
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
-
-
-def _column(F: np.ndarray, name: str) -> np.ndarray:
-    if name == 'dp_io_bits':
-        return F[:, _FEATURE_INDEX['dp_in_bits']] + F[:, _FEATURE_INDEX['dp_out_bits']]
-    return F[:, _FEATURE_INDEX[name]]
-
-
-def open_analytic_matrix(F: np.ndarray, params: OpenParams | None = None) -> np.ndarray:
-    """Analytic prediction for the open backend from the ``dp_`` features (``F``: rows of ``FEATURES``),
-    as a matrix with columns ``TARGETS``: the stage count of da4ml's pipeline (exact), DSPs as Yosys'
-    mul2dsp splits each multiplier and its wreduce passes narrow them (``Datapath._mapped_dsp``; identical
-    ones merged), LUTs and FFs as unit costs times the
-    datapath's bit counts."""
-    p = params or OpenParams()
-    n = F.shape[0]
-    lut = p.lut_const + sum(getattr(p, k) * _column(F, c) for k, c in p.LUT_TERMS)
-    ff = p.ff_const + sum(getattr(p, k) * _column(F, c) for k, c in p.FF_TERMS)
-    out = np.empty((n, len(TARGETS)))
-    out[:, _TARGET_INDEX['latency_cycles']] = F[:, _FEATURE_INDEX['dp_stages']]
-    out[:, _TARGET_INDEX['ii']] = 1.0
-    out[:, _TARGET_INDEX['lut']] = np.maximum(lut, 0)
-    out[:, _TARGET_INDEX['ff']] = np.maximum(ff, 0)
-    out[:, _TARGET_INDEX['dsp']] = F[:, _FEATURE_INDEX['dp_mul_dsp_mapped']]
-    out[:, _TARGET_INDEX['bram_18k']] = 0.0
-    return out
-
-
-def open_analytic_estimates(X: pd.DataFrame, params: OpenParams | None = None) -> pd.DataFrame:
-    """``open_analytic_matrix`` of a feature frame, as a DataFrame."""
-    return _frame_of(open_analytic_matrix(_feature_matrix(X), params))
 
 
 def _nnls_relative_l1(A: np.ndarray, y: np.ndarray, iterations: int = 20) -> np.ndarray:
@@ -160,7 +86,10 @@ class CostModel(ABC):
                 self._calibration = default_calibration(self.backend, self.part)
             except (LookupError, FileNotFoundError):
                 return None
-        return self._calibration
+        cal = self._calibration
+        if cal.fallback == OPEN_MODEL and cal.model is None:
+            cal.model = open_default_costs  # a precision it lacks comes from the datapath model (see ``calibration``)
+        return cal
 
     def features(self, designs: Sequence[Design]) -> pd.DataFrame:
         return self.extractor.features(designs, self.calibration)
@@ -176,7 +105,7 @@ class CostModel(ABC):
         building ``Design`` objects (the fast path of a search loop)."""
         if not len(exprs):
             return _frame({}, 0)
-        return _frame_of(self.predict_expressions_matrix(exprs, precision, luts, clock_period_ns))
+        return target_frame(self.predict_expressions_matrix(exprs, precision, luts, clock_period_ns))
 
     def predict_expressions_matrix(self, exprs: Sequence, precision: str | Precision = 'ap_fixed<16,6>',
                                    luts: Sequence[str | LutSpec] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
@@ -234,7 +163,7 @@ class AdditiveModel(CostModel):
         n = len(X)
         out = {'latency_cycles': X['cal_latency_tree'].to_numpy(), 'ii': np.ones(n)}
         if not self.latency_only:
-            for t in ('lut', 'ff', 'dsp', 'bram_18k'):
+            for t in RESOURCE_TARGETS:
                 out[t] = X[f'cal_{t}_tree'].to_numpy()
         return _frame(out, n)
 
@@ -273,7 +202,7 @@ class AnalyticModel(CostModel):
         lat = np.maximum(np.round(self.latency_scale * X['cal_latency_cp'].to_numpy() + self.latency_offset), 1)
         out = {'latency_cycles': lat, 'ii': np.ones(n)}
         if not self.latency_only:
-            for t in ('lut', 'ff', 'dsp', 'bram_18k'):
+            for t in RESOURCE_TARGETS:
                 out[t] = X[f'cal_{t}'].to_numpy()
         return _frame(out, n)
 
@@ -281,11 +210,11 @@ class AnalyticModel(CostModel):
         """Fit the backend-level parameters (a handful of unit costs) by non-negative, relative-L1 regression."""
         if self.backend == 'open':
             p = self.params
-            F = _feature_matrix(X)
+            F = feature_matrix(X)
             for terms, const, target in ((p.LUT_TERMS, 'lut_const', 'lut'), (p.FF_TERMS, 'ff_const', 'ff')):
                 y = actual[target].to_numpy(float)
                 ok = np.isfinite(y) & np.isfinite(X['dp_stages'].to_numpy(float))
-                A = np.column_stack([_column(F, c) for _, c in terms] + [np.ones(len(X))])[ok]
+                A = np.column_stack([feature_column(F, c) for _, c in terms] + [np.ones(len(X))])[ok]
                 coef = _nnls_relative_l1(A, y[ok])
                 for (k, _), v in zip(terms, coef):
                     setattr(p, k, float(v))
@@ -303,8 +232,9 @@ class AnalyticModel(CostModel):
 
 # -- the learned model ----------------------------------------------------------------------------------
 
-_RESIDUAL = ('latency_cycles', 'ii', 'dsp', 'bram_18k')  # integer targets: residual on the analytic, rounded
-_LOG = ('lut', 'ff')  # log-ratio to the analytic
+# integer targets (INTEGER_TARGETS) are learned as a residual on the analytic prediction, rounded; the others
+# (LUTs and FFs) as a log-ratio to it
+_LOG = tuple(t for t in TARGETS if t not in INTEGER_TARGETS)
 
 
 # Up to this many rows, the boosters' trees are walked with numpy (costmodel/trees.py, the same numbers):
@@ -407,7 +337,7 @@ class LearnedModel(CostModel):
 
         if fit_analytic:
             self.analytic.fit(X, actual)
-        M, A = self._design_matrix(_feature_matrix(X))
+        M, A = self._design_matrix(feature_matrix(X))
         self.feature_names = [*FEATURES, *(ANALYTIC_PREFIX + t for t in TARGETS)]
         for j, t in enumerate(TARGETS):
             y = actual[t].to_numpy(np.float64)
@@ -456,7 +386,7 @@ class LearnedModel(CostModel):
         return best if cv_rmse < 0.97 * zero_rmse else 0
 
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
-        return _frame_of(self.predict_matrix(_feature_matrix(X)))
+        return target_frame(self.predict_matrix(feature_matrix(X)))
 
     def predict_matrix(self, F: np.ndarray, targets: Sequence[str] | None = None) -> np.ndarray:
         """Predictions with columns ``TARGETS``; with ``targets``, only those columns are computed (the rest NaN)."""

@@ -1,7 +1,8 @@
 """The cost targets, named once for the whole code base.
 
 ``TARGETS`` are the columns of every cost: what the cost model predicts, what a synthesis measures (the
-training set's and the store's columns), what validation compares and the service returns, in this order.
+training set's and the store's columns), what validation compares and the service returns, in this order:
+the timing targets, then the resources. ``TARGET_LABELS`` is how a report or a table names each one.
 
 A search minimizes some of them. Its objectives keep the short names users type (``--objective latency``,
 front members' costs, selection budgets ``{'latency': 10}``); ``SEARCH_TARGETS`` declares each one with
@@ -13,8 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TARGETS: tuple[str, ...] = ('latency_cycles', 'ii', 'lut', 'ff', 'dsp', 'bram_18k')
+TIMING_TARGETS: tuple[str, ...] = ('latency_cycles', 'ii')  # in clock cycles
+RESOURCE_TARGETS: tuple[str, ...] = ('lut', 'ff', 'dsp', 'bram_18k')  # a latency-only calibration leaves them NaN
+TARGETS: tuple[str, ...] = (*TIMING_TARGETS, *RESOURCE_TARGETS)
 INTEGER_TARGETS: tuple[str, ...] = ('latency_cycles', 'ii', 'dsp', 'bram_18k')  # counts: exact-match rates apply
+# how reports and tables name each target, in the order of TARGETS
+TARGET_LABELS: dict[str, str] = dict(zip(TARGETS, ('latency (cycles)', 'II', 'LUT', 'FF', 'DSP', 'BRAM 18K'), strict=True))
 
 
 @dataclass(frozen=True)
@@ -57,4 +62,5 @@ def column_value(row, s: SearchTarget, default=None):
     return row.get(s.name, default) if hasattr(row, 'get') else default
 
 
-__all__ = ['INTEGER_TARGETS', 'SEARCH_TARGETS', 'TARGETS', 'SearchTarget', 'column_value', 'search_target']
+__all__ = ['INTEGER_TARGETS', 'RESOURCE_TARGETS', 'SEARCH_TARGETS', 'TARGETS', 'TARGET_LABELS', 'TIMING_TARGETS', 'SearchTarget',
+           'column_value', 'search_target']

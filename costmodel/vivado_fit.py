@@ -31,10 +31,11 @@ import numpy as np
 from hls_gen import SrcostError
 from hls_gen.design import DEFAULT_PART
 
+from .evaluation import mae, mape
 from .features import FeatureExtractor
 from .hls_schedule import FUNCTION_ROWS, FunctionLatency, Program, ScheduleParams, compile_program, latencies, schedule
 from .vivado_reports import VivadoReport, published_latency_rows, shared_reports
-from .vivado_resources import ResourceModel, bands_from_errors, resource_terms
+from .vivado_resources import BAND_TARGETS, ResourceModel, bands_from_errors, resource_terms
 
 SCHEMA_VERSION = 1
 KIND = 'srcost vivado scheduling model'
@@ -222,23 +223,24 @@ class CrossValidation:
         """The acceptance figures: latency within +-1 cycle and its MAE; LUT / FF / DSP MAPE over every design
         and over the designs Vivado did not fold to constants; BRAM_18K MAE."""
         a, p = self.actual, self.predicted
-        lat = np.array([x['latency_cycles'] for x in p]) - np.array([x['latency_cycles'] for x in a])
+
+        def column(rows: list[dict], t: str) -> np.ndarray:
+            return np.array([x[t] for x in rows], float)
+
+        lat = column(p, 'latency_cycles') - column(a, 'latency_cycles')
         keep = np.array([not s.report.folded for s in self.samples])
         out = {'n_designs': len(a), 'n_folded': int((~keep).sum()), 'latency_within_1': float(np.mean(np.abs(lat) <= 1)),
-               'latency_mae': float(np.mean(np.abs(lat))), 'latency_exact': float(np.mean(lat == 0))}
+               'latency_mae': mae(column(p, 'latency_cycles'), column(a, 'latency_cycles')), 'latency_exact': float(np.mean(lat == 0))}
         for t in ('lut', 'ff', 'dsp'):
-            y = np.array([x[t] for x in a], float)
-            yh = np.array([x[t] for x in p], float)
-            ape = np.abs(yh - y) / np.maximum(np.abs(y), 1.0)
-            out[f'{t}_mape'] = float(np.mean(ape))
-            out[f'{t}_mape_unfolded'] = float(np.mean(ape[keep]))
-        b = np.array([x['bram_18k'] for x in p]) - np.array([x['bram_18k'] for x in a])
-        out['bram_18k_mae'] = float(np.mean(np.abs(b)))
+            y, yh = column(a, t), column(p, t)
+            out[f'{t}_mape'] = mape(yh, y)
+            out[f'{t}_mape_unfolded'] = mape(yh[keep], y[keep])
+        out['bram_18k_mae'] = mae(column(p, 'bram_18k'), column(a, 'bram_18k'))
         return out
 
     def bands(self) -> dict:
-        keys = ('latency_cycles', 'lut', 'ff', 'dsp', 'bram_18k')
-        return bands_from_errors({k: [x[k] for x in self.predicted] for k in keys}, {k: [x[k] for x in self.actual] for k in keys},
+        return bands_from_errors({k: [x[k] for x in self.predicted] for k in BAND_TARGETS},
+                                 {k: [x[k] for x in self.actual] for k in BAND_TARGETS},
                                  ignore=[s.report.folded for s in self.samples])
 
 

@@ -21,17 +21,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from costmodel.targets import TARGETS
+from costmodel.targets import SEARCH_TARGETS, TARGET_LABELS, TARGETS
 
-from .report_front import COST_LABELS, pareto_section, plot_pareto
+from .report_front import COSTS, pareto_section, plot_pareto
 from .validation import ValidationRecord, ValidationRun
 
 REPORT_SCHEMA_VERSION = 1
-PLOT_TARGETS: tuple[str, ...] = ('latency_cycles', 'lut', 'ff', 'dsp')
-TARGET_LABELS = {'latency_cycles': 'latency (cycles)', 'ii': 'II', 'lut': 'LUT', 'ff': 'FF', 'dsp': 'DSP',
-                 'bram_18k': 'BRAM 18K'}
-HEATMAP_TARGETS: tuple[str, ...] = ('latency_cycles', 'lut')
-CALIBRATION_COLUMNS = ('operator', 'precision', 'implementation', 'latency_cycles', 'lut')
+# predicted against actual: the targets a search can minimize, in the order of TARGETS
+PLOT_TARGETS: tuple[str, ...] = tuple(t for t in TARGETS if t in {s.target for s in SEARCH_TARGETS})
+# per-operator heatmaps of the calibration: the costs of the report's front (``report_front.COSTS``)
+HEATMAP_TARGETS: tuple[str, ...] = tuple(t for t in TARGETS if t in COSTS)
+CALIBRATION_COLUMNS = ('operator', 'precision', 'implementation', *HEATMAP_TARGETS)
 SIG_DIGITS = 6
 MISSING = '—'
 SHORT_CHARS = 64  # longer texts in a table (expressions, commands) are shortened, the full text in <details>
@@ -458,9 +458,9 @@ def _front_html(data: dict) -> str:
         out.append(f'<p id="chosen">Chosen: design #{_e(sec["chosen"])}, {_e(sec["rule"])}.</p>')
     cols = [('index', '#'), ('label', 'label'), ('accuracy', f'fixed {sec["metric_label"]}')]
     for c in sec['costs']:
-        cols.append((c, COST_LABELS[c]))
+        cols.append((c, TARGET_LABELS[c]))
         if sec['has_predictions']:
-            cols.append((f'predicted_{c}', f'pred. {COST_LABELS[c]}'))
+            cols.append((f'predicted_{c}', f'pred. {TARGET_LABELS[c]}'))
     cols += [('on_front', 'on front'), ('chosen', 'chosen')]
     out.append(_table(data, 'pareto/points', cols))
     return ''.join(out)
@@ -482,8 +482,7 @@ def render_html(data: dict) -> str:
     acc = data['accuracy']
     parts.append('<h2 id="summary">Summary</h2>')
     cols = [('index', '#'), ('label', 'label'), ('expressions', 'expressions'), ('precision', 'precision'),
-            ('luts', 'LUTs'), ('status', 'status'), ('latency_cycles', 'latency'), ('ii', 'II'), ('lut', 'LUT'),
-            ('ff', 'FF'), ('dsp', 'DSP'), ('bram_18k', 'BRAM18K')]
+            ('luts', 'LUTs'), ('status', 'status'), *((t, TARGET_LABELS[t]) for t in TARGETS)]
     if data['prediction']['available']:
         cols += [(f'predicted_{t}', f'pred. {TARGET_LABELS[t]}') for t in PLOT_TARGETS]
     metric = acc['metric_label'] if acc['task'] != 'none' else 'RMSE'

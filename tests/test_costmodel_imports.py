@@ -1,10 +1,9 @@
 """costmodel's modules import on their own, and none imports another costmodel module inside a function
 only to break an import cycle.
 
-A function-level ``from . import x`` / ``from .x import y`` is allowed where ``x`` (or a costmodel module it
-imports at module level) imports a heavy package at module level (numba, xgboost, scipy, sklearn): those
-stay lazy so that ``import costmodel`` and ``srcost --help`` stay fast. ``ALLOWED`` lists the others,
-each with its reason.
+A function-level ``from . import x`` / ``from .x import y`` is allowed only where ``x`` (or a costmodel module
+it imports at module level) imports a heavy package at module level (numba, xgboost, scipy, sklearn): those
+stay lazy so that ``import costmodel`` and ``srcost --help`` stay fast. There is no other exception.
 """
 
 from __future__ import annotations
@@ -18,13 +17,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'costmodel'
 HEAVY = ('numba', 'xgboost', 'scipy', 'sklearn')
-
-# (module, function, imported module): why the import stays inside the function
-ALLOWED = {
-    ('calibration', 'open_default_costs', 'features'): 'the open-model calibration is the analytic model of micro-benchmark designs, '
-                                                      'and features read calibrations: a recursion of the model, not only of imports',
-    ('calibration', 'open_default_costs', 'models'): 'as above (open_analytic_estimates lives in models)',
-}
 
 
 def _modules() -> list[str]:
@@ -79,13 +71,8 @@ def _function_imports(name: str) -> list[tuple[str, str, int]]:
 def test_no_function_imports_a_costmodel_module_except_heavy_ones():
     bad = [f'costmodel/{m}.py:{line} {fn}() imports .{target}'
            for m in _modules() for fn, target, line in _function_imports(m)
-           if not _heavy(target) and (m, fn, target) not in ALLOWED]
+           if not _heavy(target)]
     assert not bad, 'imports inside functions with no heavy package behind them:\n' + '\n'.join(bad)
-
-
-def test_the_allowed_exceptions_still_exist():
-    found = {(m, fn, target) for m in _modules() for fn, target, _ in _function_imports(m)}
-    assert set(ALLOWED) <= found, f'stale entries in ALLOWED: {sorted(set(ALLOWED) - found)}'
 
 
 def test_the_heavy_check_sees_numba_behind_the_kernels():
@@ -95,6 +82,15 @@ def test_the_heavy_check_sees_numba_behind_the_kernels():
 
 def test_layout_and_targets_import_no_other_costmodel_module():
     assert _top_imports('layout')[0] == set() and _top_imports('targets')[0] == set()
+
+
+def test_calibration_is_data_below_the_features():
+    """Operator costs import no other costmodel module; the open backend's calibration without a store (the
+    datapath model of single-operator designs) is built above them, by ``features``, with the formulas of
+    ``open_analytic``, which reads only the layout and the targets."""
+    assert _top_imports('calibration')[0] == set()
+    assert _top_imports('open_analytic')[0] == {'layout', 'targets'}
+    assert {'calibration', 'open_analytic'} <= _top_imports('features')[0]
 
 
 def test_every_module_imports_on_its_own():

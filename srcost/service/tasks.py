@@ -126,7 +126,7 @@ class ValidateTask:
 
         from hls_gen import Design
 
-        from ..report import write_report
+        from ..report import CALIBRATION_COLUMNS, write_report
         from ..validation import validate
 
         work = Path(self.workdir)
@@ -152,7 +152,7 @@ class ValidateTask:
             backend_options=dict(self.backend_options),
         )
         cal = pd.DataFrame(list(self.calibration_rows),
-                           columns=['operator', 'precision', 'implementation', 'latency_cycles', 'lut'])
+                           columns=list(CALIBRATION_COLUMNS))
         html_path, json_path = write_report(run, work / 'report.html', cal if len(cal) else None)
         out = {'report': json.loads(json_path.read_text()), 'html': html_path.read_text(encoding='utf-8')}
         shutil.rmtree(work, ignore_errors=True)

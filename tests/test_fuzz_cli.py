@@ -324,7 +324,8 @@ def test_every_command_has_help():
 def test_srcost_serve_endpoints_are_fuzzed_here():
     """The place for `srcost serve`'s endpoints (srcost/service*): the corpus above, sent to /v1 over HTTP, each
     answered with a 4xx and a one-line JSON error or a result; never a 500."""
-    pytest.skip('srcost serve is being built (srcost/service); its endpoints join the corpus once it is merged')
+    pytest.skip('not written yet: the corpus is not sent to srcost serve; tests/test_service.py checks its bad expressions (422), '
+                'limits (413/422) and tokens (401) case by case')
 
 
 # -- real processes ---------------------------------------------------------------------------------------

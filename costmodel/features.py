@@ -328,6 +328,9 @@ class FeatureExtractor:
         acc[DP['node_delay']] = 0.0
         lmax = max(v.lat for v, _ in outs)
         cutoff = max(2.0 * design.clock_period_ns, math.ceil(worst))
+        if acc[DP['n_block_rom']] > 0:
+            out_delays = [v.lat - dp.value(r, ctx, st).lat for r, (v, _) in zip(roots, outs)]
+            lmax = dp.aligned_latency(live, roots, out_delays, cutoff, st)
         stages = max(1, math.ceil(lmax / cutoff - 1e-9))
         out_bits = float(sum(bits(v) for v, _ in outs if not v.is_const))  # a constant output needs no register
         n_const = sum(1 for v, _ in outs if v.is_const)

@@ -29,7 +29,7 @@ from hls_gen.ir import float_function
 from hls_gen.lut import LutSpec
 
 from . import dag
-from .layout import N_FIELDS, OP_FIELDS, F
+from .layout import BLOCK_MIN_BITS, N_FIELDS, OP_FIELDS, F
 
 NATIVE_MAX_ADDRESS_BITS = 12  # hls_gen.tables.NATIVE_MAX_ADDRESS_BITS (the open backend's native ROM size)
 try:  # follow the backend when it is importable
@@ -39,6 +39,21 @@ except ImportError:  # pragma: no cover
 
 # The per-node operation record (``OP_FIELDS``, what the node itself adds to the datapath, not its children)
 # is ``costmodel.layout``'s, shared with the kernels.
+
+
+def r_entries(a: "Val") -> int:
+    """Entries of a ROM addressed by ``a``: one per value ``a`` takes (da4ml's table length)."""
+    return round((a.hi - a.lo) / a.step) + 1
+
+
+def bram18(addr_bits: int, width: int) -> int:
+    """RAMB18E2 (18 Kb) blocks of a ``2**addr_bits`` x ``width`` ROM, as Yosys's ``memory_libmap`` maps it on
+    UltraScale+: one block holds 512 x 36, 1K x 18, 2K x 9, 4K x 4, 8K x 2 or 16K x 1."""
+    per_block = {9: 36, 10: 18, 11: 9, 12: 4, 13: 2, 14: 1}
+    a = max(int(addr_bits), 9)
+    if a > 14:
+        return math.ceil(width) * 2 ** (a - 14)
+    return math.ceil(width / per_block[a])
 
 
 class Val:
@@ -254,7 +269,7 @@ class Context:
 class _Rec:
     """Accumulates the operations of one node."""
 
-    __slots__ = ('v', 'mults', 'rest', 'roms', 'arg_lsb')
+    __slots__ = ('v', 'mults', 'rest', 'roms', 'arg_lsb', 'block')
 
     def __init__(self):
         self.v = [0.0] * N_FIELDS
@@ -264,6 +279,7 @@ class _Rec:
         self.rest = 0
         self.roms: list[tuple[int, tuple, tuple]] = []  # (lsb position of the output, LUT6 per bit, groups per bit)
         self.arg_lsb = -math.inf  # lowest argument bit a function's ROM address keeps
+        self.block: tuple[float, float] | None = None  # a block ROM read: (latency of its address, read delay)
 
     def delta(self, d: float) -> None:
         if d > self.v[F['worst_delta']]:
@@ -273,7 +289,7 @@ class _Rec:
 class _Store:
     """Everything computed for one context, indexed by node id."""
 
-    __slots__ = ('vals', 'ops', 'mults', 'live', 'agg', 'rows', 'outs', 'demand', 'trim', 'low', 'roms')
+    __slots__ = ('vals', 'ops', 'mults', 'live', 'agg', 'rows', 'outs', 'demand', 'trim', 'low', 'roms', 'blocks')
 
     def __init__(self):
         self.vals: dict[int, Val] = {}
@@ -286,6 +302,7 @@ class _Store:
         self.trim: dict[int, tuple] = {}
         self.low: dict[int, tuple] = {}
         self.roms: dict[int, list] = {}
+        self.blocks: dict[int, tuple[float, float]] = {}  # node id -> (address latency, read delay) of its block ROM
         self.rows = np.zeros((1024, N_FIELDS))
 
     def put_row(self, sid: int, row: list[float]) -> None:
@@ -375,6 +392,31 @@ class Datapath:
             dsp, n_mul = float(sum(merged.values())), float(len(merged))
         return acc, worst, dsp, n_mul
 
+    def aligned_latency(self, live: frozenset[int], roots: Sequence[int], out_delays: Sequence[float], cutoff: float,
+                        st: _Store) -> float:
+        """The slowest output's latency once every block-ROM read starts a pipeline stage, as
+        ``hls_gen.backends.roms.register_block_reads`` moves them (its address is a stage's registered input;
+        what follows moves with it). Node by node: a node keeps its own delay over its slowest child, so a node
+        whose children move by different amounts is placed late by at most their difference. A read whose
+        address is a design input at latency 0 stays (the input register is its register)."""
+        vals, children, op = st.vals, self.table.children, self.table.op
+        c = cutoff + 1e-9
+        new: dict[int, float] = {}
+        for s in sorted(live):
+            kids = children[s]
+            old_base = max((vals[k].lat for k in kids), default=0.0)
+            base = max((new.get(k, vals[k].lat) for k in kids), default=0.0)
+            block = st.blocks.get(s)
+            if block is None:
+                new[s] = base + (vals[s].lat - old_base)
+                continue
+            addr_lat, d = block
+            addr = base + (addr_lat - old_base)
+            if not (addr == 0.0 and all(op[k] == dag.VAR for k in kids)):
+                addr = (math.floor(addr / c) + 1) * cutoff
+            new[s] = addr + d
+        return max(new.get(r, vals[r].lat) + dl for r, dl in zip(roots, out_delays))  # a constant root is not live
+
     def trimmed(self, live: frozenset[int], roots: Sequence[int], ctx: Context) -> tuple[float, ...]:
         """What survives Yosys' removal of logic nobody reads ('demanded bits'): a backward pass gives every
         live node the highest and the lowest bit its consumers read. A wrapping cast drops high bits, a
@@ -433,7 +475,7 @@ class Datapath:
                 old = merged.get(key)
                 if old is None or n[:2] > old[:2]:
                     merged[key] = n
-            for lsb, bl, bg in st.roms[s]:
+            for lsb, bl, bg in () if s in st.blocks else st.roms[s]:  # a block ROM's bits are in block RAM, not LUTs
                 j0 = 0 if lo == -math.inf else max(int(lo) - lsb, 0)
                 j1 = len(bl) if d == math.inf else min(int(d) - lsb + 1, len(bl))
                 if j1 > j0:
@@ -657,6 +699,8 @@ class Datapath:
         st.demand[sid] = demand
         st.low[sid] = low
         st.roms[sid] = rec.roms
+        if rec.block is not None:
+            st.blocks[sid] = rec.block
         st.put_row(sid, rec.v)
         return v
 
@@ -861,7 +905,7 @@ class Datapath:
         r = rec.v
         r[F['n_rom']] += 1
         r[F['rom_addr_bits']] += b_in
-        r[F['rom_entries']] += round((a.hi - a.lo) / a.step) + 1
+        r[F['rom_entries']] += r_entries(a)
         r[F['rom_out_bits']] += b_out
         r[F['rom_cost']] += cost
         r[F['rom_lut6']] += lut6
@@ -871,6 +915,10 @@ class Datapath:
         r[F['n_lut_rom' if lut else 'n_native_rom']] += 1
         rec.roms.append((_lsb(out_v), bit_lut6, bit_groups))
         rec.delta(d)
+        if lut and r_entries(a) * b_out >= BLOCK_MIN_BITS:  # hls_gen.backends.roms: block RAM, registered read
+            r[F['n_block_rom']] += 1
+            r[F['block_bram']] += bram18(b_in, b_out)
+            rec.block = (a.lat, d)
         out_v.lat = a.lat + d
         out_v.eff = eff
         return out_v

@@ -35,6 +35,7 @@ from numba.core.registry import CPUDispatcher
 
 from . import layout
 from .layout import (  # the layout the kernels share with the reference (op codes, fields, store columns)
+    BLOCK_MIN_BITS,
     ABS,
     ADD,
     C_BITS,
@@ -51,6 +52,7 @@ from .layout import (  # the layout the kernels share with the reference (op cod
     FUNC0,
     HI,
     I_ADD_BITS,
+    I_BLOCK_BRAM,
     I_CADD_BITS,
     I_CADD_IN_BITS,
     I_MUL_ADD_BITS,
@@ -60,6 +62,7 @@ from .layout import (  # the layout the kernels share with the reference (op cod
     I_MUL_MAXW,
     I_MUX_BITS,
     I_N_ADD,
+    I_N_BLOCK_ROM,
     I_N_CADD,
     I_N_LUT_ROM,
     I_N_MUL,
@@ -814,8 +817,19 @@ def mul(a, b, same, rest, row, meta, km, M, sid, buf, tv):
 # -- ROMs ------------------------------------------------------------------------------------------------
 
 @kernel
+def bram18(addr_bits, width):
+    """RAMB18E2 blocks of a ``2**addr_bits`` x ``width`` ROM (``fixedpoint.bram18``)."""
+    a = max(addr_bits, 9.0)
+    if a > 14:
+        return np.ceil(width) * 2.0 ** (a - 14)
+    per_block = 36.0 if a == 9 else 18.0 if a == 10 else 9.0 if a == 11 else 4.0 if a == 12 else 2.0 if a == 13 else 1.0
+    return np.ceil(width / per_block)
+
+
+@kernel
 def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
-    """The ROM of table row ``t`` read at address ``a``; records its per-bit blocks for node ``sid``."""
+    """The ROM of table row ``t`` read at address ``a``; records for node ``sid`` its per-bit blocks (``R``'s
+    first three columns) and, a block ROM, its address's latency and its read delay (the last two)."""
     lo, hi, step = TAB[t, 0], TAB[t, 1], TAB[t, 2]
     if lo == hi:
         return mkc(lo, meta), OK
@@ -831,7 +845,8 @@ def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
         cost *= b_in / 5
     row[I_N_ROM] += 1
     row[I_ROM_ADDR] += b_in
-    row[I_ROM_ENTRIES] += np.rint((a[HI] - a[LO]) / a[STEP]) + 1
+    entries = np.rint((a[HI] - a[LO]) / a[STEP]) + 1
+    row[I_ROM_ENTRIES] += entries
     row[I_ROM_OUT] += b_out
     row[I_ROM_COST] += cost
     row[I_ROM_LUT6] += TAB[t, 3]
@@ -842,6 +857,11 @@ def rom(a, t, TAB, TB, row, meta, is_lut, R, sid, BITS):
         row[I_N_LUT_ROM] += 1
     else:
         row[I_N_NATIVE_ROM] += 1
+    if is_lut and entries * b_out >= BLOCK_MIN_BITS:  # hls_gen.backends.roms: block RAM, registered read
+        row[I_N_BLOCK_ROM] += 1
+        row[I_BLOCK_BRAM] += bram18(b_in, b_out)
+        R[sid, 3] = a[LAT]
+        R[sid, 4] = d
     b0 = meta[C_BITS]
     t0 = int(TAB[t, 8])
     for j in range(nb):
@@ -1029,6 +1049,7 @@ def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, M
         status = OK
         arg_lsb = -INF
         R[s, 2] = 0
+        R[s, 4] = 0.0
         # demand (0 rel, 1 fix), low (0 min, 1 rel, 2 fix, 3 all); NaN kind: the default
         for e in range(c0, c0 + nk):
             EDGE[e, 0] = np.nan
@@ -1261,6 +1282,30 @@ def _merge(keys, vals, n, key, val):
 
 
 @kernel
+def aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, cutoff, lat):
+    """``Datapath.aligned_latency``: fills ``lat`` for the live nodes with their latency once every block-ROM
+    read (``R[s, 4] > 0``) starts a pipeline stage; the caller adds each output cast's delay."""
+    c = cutoff + 1e-9
+    for q in range(len(live_desc) - 1, -1, -1):  # ascending: children first
+        s = live_desc[q]
+        old_base = 0.0
+        base = 0.0
+        all_var = True
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            k = CH[e]
+            old_base = max(old_base, V[k, LAT])
+            base = max(base, lat[k])
+            all_var = all_var and OP[k] == VAR
+        if R[s, 4] <= 0.0:
+            lat[s] = base + (V[s, LAT] - old_base)
+            continue
+        addr = base + (R[s, 3] - old_base)
+        if not (addr == 0.0 and all_var):
+            addr = (np.floor(addr / c) + 1.0) * cutoff
+        lat[s] = addr + R[s, 4]
+
+
+@kernel
 def trimmed(live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd):
     """``Datapath.trimmed``: (deep DSP, multipliers merged, partial-product adder bits, ROM LUT6, ROM groups,
     input bits); fills ``widths`` for the live nodes."""
@@ -1315,12 +1360,12 @@ def trimmed(live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, hig
                 n_merged += 1
             elif n > mvals[j] or (n == mvals[j] and add_b > madd[j]):  # Datapath.trimmed: the largest pair
                 mvals[j], madd[j] = n, add_b
-        nbits = R[s, 2]
-        if nbits:
+        nbits = int(R[s, 2])
+        if nbits and R[s, 4] <= 0.0:  # a block ROM's bits are in block RAM, not LUTs
             rl = int(R[s, 0])
             j0 = 0 if lo == -INF else max(int(lo) - rl, 0)
             j1 = nbits if d == INF else min(int(d) - rl + 1, nbits)
-            b0 = R[s, 1]
+            b0 = int(R[s, 1])
             for j in range(j0, j1):
                 rom_lut6 += BITS[b0 + j, 0]
                 rom_groups += BITS[b0 + j, 1]
@@ -1531,7 +1576,7 @@ def design_rows(batch, cols, nodes, store, costs, marks, stamp0, with_dag=True):
     work = Scratch(np.empty(most, np.int64), np.empty(most + 1, np.int64), np.empty(most), np.empty(most), np.empty(most),
                    np.empty(most, np.int64), np.empty(max(64, most)), np.empty(80), np.empty(6), np.empty(N_FIELDS),
                    np.empty(N_FIELDS), np.empty(cols.n_dag - 12), np.empty(batch.lut_given.shape[0], dtype=np.bool_),
-                   np.empty(5), np.empty(5))
+                   np.empty(5), np.empty(5), np.empty(most))
     dag_part = with_dag or costs.table.shape[0] > 0  # the calibration sums walk the DAG's nodes
     return _design_rows(batch, cols, nodes, store, costs, marks, stamp0, work, dag_part)
 
@@ -1543,8 +1588,8 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
     OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB = graph
     Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y = store
     CT, latency_only, CPM, TREEC = costs
-    mark, hstamp, high, low, widths, need = marks
-    nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr = work
+    mark, hstamp, high, low, widths, need, lat = marks
+    nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, odelay = work
     stamp = stamp0
     n_kinds = n_dag - 12
     dag0 = n_head
@@ -1694,6 +1739,7 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         lmax = -INF
         out_bits = 0.0
         n_const = 0.0
+        q = 0
         for r in roots:
             v = (V[r, 0], V[r, 1], V[r, 2], V[r, 3], V[r, 4], V[r, 5], V[r, 6])
             orow[:] = 0.0
@@ -1702,6 +1748,8 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
                 acc[k] += orow[k]
             worst = max(worst, orow[I_WORST])
             lmax = max(lmax, o[LAT])
+            odelay[q] = o[LAT] - v[LAT]
+            q += 1
             if o[LO] == o[HI]:
                 n_const += 1
             else:
@@ -1710,6 +1758,13 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         acc[I_WORST] = worst
         acc[I_NODE_DELAY] = 0.0
         cutoff = max(2.0 * clock[i], np.ceil(worst))
+        if acc[I_N_BLOCK_ROM] > 0:
+            for r in roots:  # a constant root is not live: it keeps its latency
+                lat[r] = V[r, LAT]
+            aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, cutoff, lat)
+            lmax = -INF
+            for q in range(len(roots)):
+                lmax = max(lmax, lat[roots[q]] + odelay[q])
         stages = max(1, int(np.ceil(lmax / cutoff - 1e-9)))
         deep, n_mm, add_t, rom6, romg, in_bits, n_mults = trimmed(
             live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd)

@@ -59,7 +59,7 @@ OP_FIELDS: tuple[str, ...] = (
     'n_add', 'add_bits', 'n_cadd', 'cadd_bits', 'cadd_in_bits', 'n_mux', 'mux_bits', 'n_mul', 'mul_bits', 'mul_area', 'mul_dsp',
     'mul_maxw', 'mul_add_bits', 'n_rom', 'rom_addr_bits', 'rom_entries', 'rom_out_bits', 'rom_cost', 'rom_lut6', 'rom_chunks',
     'rom_groups', 'rom_bits_active',
-    'n_lut_rom', 'n_native_rom',
+    'n_lut_rom', 'n_native_rom', 'n_block_rom', 'block_bram',
     'worst_delta', 'node_delay',
 )
 F: dict[str, int] = {name: i for i, name in enumerate(OP_FIELDS)}
@@ -71,6 +71,8 @@ I_N_ROM, I_ROM_ADDR, I_ROM_ENTRIES, I_ROM_OUT, I_ROM_COST, I_ROM_LUT6, I_ROM_CHU
     F[k] for k in ('n_rom', 'rom_addr_bits', 'rom_entries', 'rom_out_bits', 'rom_cost', 'rom_lut6', 'rom_chunks', 'rom_groups',
                    'rom_bits_active'))
 I_N_LUT_ROM, I_N_NATIVE_ROM, I_WORST, I_NODE_DELAY = (F[k] for k in ('n_lut_rom', 'n_native_rom', 'worst_delta', 'node_delay'))
+I_N_BLOCK_ROM, I_BLOCK_BRAM = F['n_block_rom'], F['block_bram']
+BLOCK_MIN_BITS = 1024  # hls_gen.backends.roms.BLOCK_MIN_BITS: a <fn>_lut table of this many bits is a block ROM
 
 # -- the feature row --------------------------------------------------------------------------------------
 
@@ -186,7 +188,7 @@ class CostTable(NamedTuple):
 
 class Marks(NamedTuple):
     """Per-node scratch kept between calls (stamped, so never cleared): visit marks, demand stamps, demanded
-    high and low bits, widths and register needs."""
+    high and low bits, widths, register needs and latencies with block-ROM reads aligned to stages."""
 
     mark: np.ndarray
     hstamp: np.ndarray
@@ -194,6 +196,7 @@ class Marks(NamedTuple):
     low: np.ndarray
     widths: np.ndarray
     need: np.ndarray
+    lat: np.ndarray
 
 
 class Batch(NamedTuple):
@@ -239,6 +242,7 @@ class Scratch(NamedTuple):
     used: np.ndarray
     tot: np.ndarray
     tr: np.ndarray
+    odelay: np.ndarray  # each output cast's delay
 
 
 # -- the kernels' cache, keyed to the layout ------------------------------------------------------------

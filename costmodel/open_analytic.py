@@ -73,8 +73,8 @@ def open_analytic_matrix(F: np.ndarray, params: OpenParams | None = None) -> np.
     """Analytic prediction for the open backend from the ``dp_`` features (``F``: rows of ``FEATURES``),
     as a matrix with columns ``TARGETS``: the stage count of da4ml's pipeline (exact), DSPs as Yosys'
     mul2dsp splits each multiplier and its wreduce passes narrow them (``Datapath._mapped_dsp``; identical
-    ones merged), LUTs and FFs as unit costs times the
-    datapath's bit counts."""
+    ones merged), RAMB18s as Yosys maps each block ROM (``fixedpoint.bram18``), LUTs and FFs as unit costs
+    times the datapath's bit counts."""
     p = params or OpenParams()
     n = F.shape[0]
     lut = p.lut_const + sum(getattr(p, k) * feature_column(F, c) for k, c in p.LUT_TERMS)
@@ -85,7 +85,7 @@ def open_analytic_matrix(F: np.ndarray, params: OpenParams | None = None) -> np.
     out[:, _TARGET_INDEX['lut']] = np.maximum(lut, 0)
     out[:, _TARGET_INDEX['ff']] = np.maximum(ff, 0)
     out[:, _TARGET_INDEX['dsp']] = F[:, _FEATURE_INDEX['dp_mul_dsp_mapped']]
-    out[:, _TARGET_INDEX['bram_18k']] = 0.0
+    out[:, _TARGET_INDEX['bram_18k']] = F[:, _FEATURE_INDEX['dp_block_bram']]
     return out
 
 

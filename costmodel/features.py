@@ -328,29 +328,32 @@ class FeatureExtractor:
         acc[DP['node_delay']] = 0.0
         lmax = max(v.lat for v, _ in outs)
         cutoff = max(2.0 * design.clock_period_ns, math.ceil(worst))
+        lats = None  # the nodes' latencies: as computed, or with the block-ROM reads aligned to stages
         if acc[DP['n_block_rom']] > 0:
             out_delays = [v.lat - dp.value(r, ctx, st).lat for r, (v, _) in zip(roots, outs)]
-            lmax = dp.aligned_latency(live, roots, out_delays, cutoff, st)
+            lmax, lats = dp.aligned_latency(live, roots, out_delays, cutoff, st)
         stages = max(1, math.ceil(lmax / cutoff - 1e-9))
         out_bits = float(sum(bits(v) for v, _ in outs if not v.is_const))  # a constant output needs no register
         n_const = sum(1 for v, _ in outs if v.is_const)
         dsp_t, dsp_mapped, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)
         if stages > 1:
-            reg = self._registers(live, roots, st, cutoff, stages, widths)
-            balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths)
+            reg = self._registers(live, roots, st, cutoff, stages, widths, lats)
+            balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths, lats)
         else:
             reg = balanced = 0.0
         fill = lmax / (cutoff * stages) if stages else 0.0
         return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mapped, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill,
                 in_bits, out_bits, reg, balanced, n_const]
 
-    def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None) -> float:
+    def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None,
+                   lats: dict[int, float] | None = None) -> float:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
-        s' > s is registered s' - s times (da4ml copies it forward one stage at a time)."""
+        s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
+        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages)."""
         vals = st.vals
         children = self.table.children
         last = stages - 1
-        stage = {s: min(int(vals[s].lat // cutoff), last) for s in live}
+        stage = {s: min(int((vals[s].lat if lats is None else lats[s]) // cutoff), last) for s in live}
         need: dict[int, int] = dict.fromkeys(roots, last)
         for s, st_s in stage.items():
             for c in children[s]:

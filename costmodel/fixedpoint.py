@@ -289,7 +289,7 @@ class _Rec:
 class _Store:
     """Everything computed for one context, indexed by node id."""
 
-    __slots__ = ('vals', 'ops', 'mults', 'live', 'agg', 'rows', 'outs', 'demand', 'trim', 'low', 'roms', 'blocks')
+    __slots__ = ('vals', 'ops', 'mults', 'live', 'agg', 'rows', 'outs', 'demand', 'trim', 'low', 'roms', 'blocks', 'steps')
 
     def __init__(self):
         self.vals: dict[int, Val] = {}
@@ -303,6 +303,8 @@ class _Store:
         self.low: dict[int, tuple] = {}
         self.roms: dict[int, list] = {}
         self.blocks: dict[int, tuple[float, float]] = {}  # node id -> (address latency, read delay) of its block ROM
+        self.steps: dict[int, tuple[float, ...]] = {}  # ADD / MUL node id -> per child, the delay of the chain step
+        # that takes it in (NaN: the chain's first operand)
         self.rows = np.zeros((1024, N_FIELDS))
 
     def put_row(self, sid: int, row: list[float]) -> None:
@@ -393,17 +395,26 @@ class Datapath:
         return acc, worst, dsp, n_mul
 
     def aligned_latency(self, live: frozenset[int], roots: Sequence[int], out_delays: Sequence[float], cutoff: float,
-                        st: _Store) -> float:
+                        st: _Store) -> tuple[float, dict[int, float]]:
         """The slowest output's latency once every block-ROM read starts a pipeline stage, as
         ``hls_gen.backends.roms.register_block_reads`` moves them (its address is a stage's registered input;
         what follows moves with it). Node by node: a node keeps its own delay over its slowest child, so a node
-        whose children move by different amounts is placed late by at most their difference. A read whose
-        address is a design input at latency 0 stays (the input register is its register)."""
+        whose children move by different amounts is placed late by at most their difference, except an ADD or
+        MUL chain, replayed step by step (``_Store.steps``). A read whose address is a design input at latency
+        0 stays (the input register is its register). Returns that latency and each live node's."""
         vals, children, op = st.vals, self.table.children, self.table.op
         c = cutoff + 1e-9
         new: dict[int, float] = {}
         for s in sorted(live):
             kids = children[s]
+            steps = st.steps.get(s)
+            if steps is not None:
+                lat = 0.0
+                for k, d in zip(kids, steps):
+                    nk = new.get(k, vals[k].lat)
+                    lat = nk if math.isnan(d) else max(lat, nk) + d
+                new[s] = lat
+                continue
             old_base = max((vals[k].lat for k in kids), default=0.0)
             base = max((new.get(k, vals[k].lat) for k in kids), default=0.0)
             block = st.blocks.get(s)
@@ -415,7 +426,7 @@ class Datapath:
             if not (addr == 0.0 and all(op[k] == dag.VAR for k in kids)):
                 addr = (math.floor(addr / c) + 1) * cutoff
             new[s] = addr + d
-        return max(new.get(r, vals[r].lat) + dl for r, dl in zip(roots, out_delays))  # a constant root is not live
+        return max(new.get(r, vals[r].lat) + dl for r, dl in zip(roots, out_delays)), new  # a constant root is not live
 
     def trimmed(self, live: frozenset[int], roots: Sequence[int], ctx: Context) -> tuple[float, ...]:
         """What survives Yosys' removal of logic nobody reads ('demanded bits'): a backward pass gives every
@@ -628,8 +639,11 @@ class Datapath:
             c = t.const[sid]
             out = const(self.quantize_const(c, ctx)) if not math.isnan(c) else kids[0]
             rest = kids if not math.isnan(c) else kids[1:]
+            steps = [] if not math.isnan(c) else [math.nan]
             for a in rest:
+                before = out.lat
                 out = self.add(out, a, rec)
+                steps.append(out.lat - max(before, a.lat))
             v = out
         elif op == dag.MUL:
             c = t.const[sid]
@@ -638,16 +652,23 @@ class Datapath:
             if not math.isnan(c) and c != 1:
                 cq = self.quantize_const(abs(c), ctx)
                 out = const(cq)
+                steps = []
                 for i, a in enumerate(kids):
                     rec.rest = suffix[i + 1]
+                    before = out.lat
                     out = self.mul(out, a, rec)
+                    steps.append(out.lat - max(before, a.lat))
                 v = self.neg(out) if c < 0 else out
+                steps[-1] += v.lat - out.lat  # the negation: part of the last step
                 c_lsb = -const_f(cq) if cq else 0
             else:
                 out = kids[0]
+                steps = [math.nan]
                 for i, a in enumerate(kids[1:], 1):
                     rec.rest = suffix[i + 1]
+                    before = out.lat
                     out = self.mul(out, a, rec)
+                    steps.append(out.lat - max(before, a.lat))
                 v = out
                 c_lsb = 0
             total = suffix[0] + c_lsb
@@ -689,6 +710,8 @@ class Datapath:
             demand = (('fix', ctx.window),) * len(kids)
         if low is None:
             low = (('fix', rec.arg_lsb),) * len(kids) if (op in dag.FUNC_CODES or op in dag.LUT_CODES) else (('all',),) * len(kids)
+        if op in (dag.ADD, dag.MUL):
+            st.steps[sid] = tuple(steps)
         base_lat = max((k.lat for k in kids), default=0.0)
         rec.v[F['node_delay']] = max(v.lat - base_lat, 0.0)
         if v.key is None:

@@ -48,6 +48,7 @@ from .layout import (  # the layout the kernels share with the reference (op cod
     CONST,
     CUBE,
     DIV,
+    E_STEP,
     EFF,
     FUNC0,
     HI,
@@ -1054,6 +1055,7 @@ def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, M
         for e in range(c0, c0 + nk):
             EDGE[e, 0] = np.nan
             EDGE[e, 2] = np.nan
+            EDGE[e, E_STEP] = np.nan
         if op == ADD or op == NEG or op == VAR or op == CONST:
             for e in range(c0, c0 + nk):
                 EDGE[e, 0], EDGE[e, 1] = 0.0, 0.0
@@ -1091,7 +1093,10 @@ def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, M
                 out = getv(V, CH[c0 + 0])
                 first = 1
             for i in range(first, nk):
-                out = add(out, getv(V, CH[c0 + i]), row, meta)
+                a = getv(V, CH[c0 + i])
+                before = out[LAT]
+                out = add(out, a, row, meta)
+                EDGE[c0 + i, E_STEP] = out[LAT] - max(before, a[LAT])
             v = out
         elif op == MUL:
             c = CONSTV[s]
@@ -1106,17 +1111,24 @@ def _forward(order, OP, PARAM, CONSTV, CH0, CHN, CH, Q, P, L, LS, V, ROWS, MS, M
                 cq = Q[s, 2]
                 out = mkc(cq, meta)
                 for i in range(nk):
-                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, km, MS, s, buf, tv)
+                    a = getv(V, CH[c0 + i])
+                    before = out[LAT]
+                    out, status = mul(out, a, False, suffix[i + 1], row, meta, km, MS, s, buf, tv)
                     if status != OK:
                         break
+                    EDGE[c0 + i, E_STEP] = out[LAT] - max(before, a[LAT])
                 v = neg(out, meta) if c < 0 else out
+                EDGE[c0 + nk - 1, E_STEP] += v[LAT] - out[LAT]  # the negation: part of the last step
                 c_lsb = -const_f(cq) if cq != 0 else 0
             else:
                 out = getv(V, CH[c0 + 0])
                 for i in range(1, nk):
-                    out, status = mul(out, getv(V, CH[c0 + i]), False, suffix[i + 1], row, meta, km, MS, s, buf, tv)
+                    a = getv(V, CH[c0 + i])
+                    before = out[LAT]
+                    out, status = mul(out, a, False, suffix[i + 1], row, meta, km, MS, s, buf, tv)
                     if status != OK:
                         break
+                    EDGE[c0 + i, E_STEP] = out[LAT] - max(before, a[LAT])
                 v = out
                 c_lsb = 0
             total = suffix[0] + c_lsb
@@ -1282,12 +1294,23 @@ def _merge(keys, vals, n, key, val):
 
 
 @kernel
-def aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, cutoff, lat):
+def aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat):
     """``Datapath.aligned_latency``: fills ``lat`` for the live nodes with their latency once every block-ROM
-    read (``R[s, 4] > 0``) starts a pipeline stage; the caller adds each output cast's delay."""
+    read (``R[s, 4] > 0``) starts a pipeline stage, ADD / MUL chains replayed step by step (``EDGE[:, E_STEP]``);
+    the caller adds each output cast's delay."""
     c = cutoff + 1e-9
+    for s in live_desc:  # a child that is not live (a constant) keeps its latency
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            lat[CH[e]] = V[CH[e], LAT]
     for q in range(len(live_desc) - 1, -1, -1):  # ascending: children first
         s = live_desc[q]
+        if OP[s] == ADD or OP[s] == MUL:
+            t = 0.0
+            for e in range(CH0[s], CH0[s] + CHN[s]):
+                d = EDGE[e, E_STEP]
+                t = lat[CH[e]] if d != d else max(t, lat[CH[e]]) + d
+            lat[s] = t
+            continue
         old_base = 0.0
         base = 0.0
         all_var = True
@@ -1466,15 +1489,15 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 
 @kernel
-def registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
-    """``FeatureExtractor._registers``: pipeline register bits when the live nodes are cut into ``stages`` stages of
-    ``cutoff``; ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
+def registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
+    """``FeatureExtractor._registers``: pipeline register bits when the live nodes (latencies ``lat``) are cut into
+    ``stages`` stages of ``cutoff``; ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
     last = stages - 1
     n = len(live_desc)
     for q in range(n):
         s = live_desc[q]
         need[s] = -1
-        stage[q] = min(int(floordiv(V[s, LAT], cutoff)), last)
+        stage[q] = min(int(floordiv(lat[s], cutoff)), last)
     for r in roots:
         if hstamp[r] == stamp:
             need[r] = last
@@ -1758,13 +1781,16 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         acc[I_WORST] = worst
         acc[I_NODE_DELAY] = 0.0
         cutoff = max(2.0 * clock[i], np.ceil(worst))
-        if acc[I_N_BLOCK_ROM] > 0:
+        if acc[I_N_BLOCK_ROM] > 0:  # the nodes' latencies with the block-ROM reads aligned to stages
             for r in roots:  # a constant root is not live: it keeps its latency
                 lat[r] = V[r, LAT]
-            aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, cutoff, lat)
+            aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat)
             lmax = -INF
             for q in range(len(roots)):
                 lmax = max(lmax, lat[roots[q]] + odelay[q])
+        else:  # as computed
+            for s in live_desc:
+                lat[s] = V[s, LAT]
         stages = max(1, int(np.ceil(lmax / cutoff - 1e-9)))
         deep, n_mm, add_t, rom6, romg, in_bits, n_mults = trimmed(
             live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd)
@@ -1773,8 +1799,8 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         else:
             mapped = mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals)
         if stages > 1:
-            reg = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage)
-            balanced = registers(live_desc, roots, V, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages, widths, need,
+            reg = registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage)
+            balanced = registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages, widths, need,
                                      stage)
         else:
             reg = balanced = 0.0

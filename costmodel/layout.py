@@ -120,9 +120,12 @@ V_COLS = 7
 # MULT columns: key, dsp, wa, wb, sa, sb, wy, lsb, rest, a obj, b obj, out obj
 M_KEY, M_DSP, M_WA, M_WB, M_SA, M_SB, M_WY, M_LSB, M_REST, M_A, M_B, M_OUT = range(12)
 M_COLS = 12
-# EDGE columns: demand kind (0 rel, 1 fix), demand value, low kind (0 min, 1 rel, 2 fix, 3 all), low value
-E_COLS = 4
-# ROM columns (one per node at most): lsb, first bit row in BITS, bits
+# EDGE columns: demand kind (0 rel, 1 fix), demand value, low kind (0 min, 1 rel, 2 fix, 3 all), low value,
+# the delay of the chain step (ADD / MUL) that takes this child in (NaN: the chain's first operand, or no chain)
+E_COLS = 5
+E_STEP = 4
+# ROM columns (one per node at most): lsb, first bit row in BITS, bits, a block ROM's address latency and
+# read delay (0: no block ROM)
 # TAB columns (a ROM's contents): lo, hi, step, lut6, chunks, groups, active, eff, first bit row, bits
 T_COLS = 10
 # META counters

@@ -349,13 +349,16 @@ class FeatureExtractor:
                    lats: dict[int, float] | None = None) -> float:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
         s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
-        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages)."""
+        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages); then a
+        block-ROM read does not hold its argument (Yosys merges the address register into the block RAM)."""
         vals = st.vals
         children = self.table.children
         last = stages - 1
         stage = {s: min(int((vals[s].lat if lats is None else lats[s]) // cutoff), last) for s in live}
         need: dict[int, int] = dict.fromkeys(roots, last)
         for s, st_s in stage.items():
+            if lats is not None and s in st.blocks:  # its address register is the block RAM's read register
+                continue
             for c in children[s]:
                 if c in stage and need.get(c, -1) < st_s:
                     need[c] = st_s

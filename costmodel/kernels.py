@@ -1489,9 +1489,10 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 
 @kernel
-def registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
+def registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
     """``FeatureExtractor._registers``: pipeline register bits when the live nodes (latencies ``lat``) are cut into
-    ``stages`` stages of ``cutoff``; ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
+    ``stages`` stages of ``cutoff``; with ``blocks`` a block-ROM read (``R[s, 4] > 0``) does not hold its argument;
+    ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
     last = stages - 1
     n = len(live_desc)
     for q in range(n):
@@ -1504,6 +1505,8 @@ def registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, cutoff, stages
     for q in range(n):
         s = live_desc[q]
         st_s = stage[q]
+        if blocks and R[s, 4] > 0.0:  # its address register is the block RAM's read register
+            continue
         for e in range(CH0[s], CH0[s] + CHN[s]):
             c = CH[e]
             if hstamp[c] == stamp and need[c] < st_s:
@@ -1799,9 +1802,10 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         else:
             mapped = mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals)
         if stages > 1:
-            reg = registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage)
-            balanced = registers(live_desc, roots, lat, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages, widths, need,
-                                     stage)
+            blocks = acc[I_N_BLOCK_ROM] > 0
+            reg = registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage)
+            balanced = registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages,
+                                 widths, need, stage)
         else:
             reg = balanced = 0.0
         fill = lmax / (cutoff * stages)

@@ -30,10 +30,10 @@ def emulate(design: Design, X: np.ndarray, backend: str = 'open', workdir: Path 
         with tempfile.TemporaryDirectory(prefix='srcost-emu-') as tmp:
             return OpenBackend().emulate(design, X[:, : design.n_inputs], Path(tmp))
     if backend == 'trace':
-        from .tracing import trace
+        from .tracing import predict, trace
 
         Xq = design.precision.quantize(X[:, : design.n_inputs])
-        out = np.asarray(trace(design).comb.predict(Xq), dtype=np.float64)
+        out = predict(trace(design).comb, Xq)
         return out.reshape(X.shape[0], len(design.outputs))
     if backend == 'hls4ml':
         from .csim import csim_predict

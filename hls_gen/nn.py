@@ -22,7 +22,7 @@ from .backends.open import _ROM_ATTR, OpenBackend, Project, module_name
 from .design import DEFAULT_CLOCK_NS, DEFAULT_PART
 from .errors import ExpressionError
 from .precision import Precision
-from .tracing import HWCONF, Traced, latency_cutoff
+from .tracing import HWCONF, Traced, latency_cutoff, predict
 
 SCHEMA_VERSION = 1
 
@@ -188,6 +188,6 @@ def emulate_network(net: DenseNetwork, X: np.ndarray) -> np.ndarray:
     """Bit-accurate outputs of the traced logic (da4ml's interpreter; the open backend checks at synthesis that
     the RTL equals it)."""
     Xq = net.precision.quantize(np.asarray(X, dtype=np.float64))
-    out = np.asarray(trace_network(net).comb.predict(Xq), dtype=np.float64)
+    out = predict(trace_network(net).comb, Xq)
     return out.reshape(Xq.shape[0], net.n_outputs)
 

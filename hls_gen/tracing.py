@@ -168,10 +168,47 @@ def latency_cutoff(comb, clock_period_ns: float) -> float:
         if not np.isfinite(op.latency):
             from da4ml.types import minimal_kif
 
-            bits = sum(minimal_kif(op.qint))  # as hls_gen.backends.open.max_word_bits counts a word
+            bits = sum(minimal_kif(op.qint))  # as max_word_bits counts a word
             raise SynthesisError(f'the datapath needs a value {bits} bits wide (operation {k}): da4ml cannot time or '
                                  'pipeline it; use a narrower precision or constants and powers that grow values less')
         preds = [ops[j].latency for j in (op.id0, op.id1) if j >= 0 and op.opcode not in (-1, 5)]
         base = max(preds) if preds else 0.0
         worst = max(worst, op.latency - base)
     return float(max(2.0 * clock_period_ns, np.ceil(worst)))
+
+
+# -- the traced logic's reference outputs -------------------------------------------------------------------
+
+EXACT_WORD_BITS = 53  # da4ml's Python interpreter computes in float64: exact for words up to this wide
+
+
+def max_word_bits(comb) -> int:
+    """Widest intermediate word of the traced logic."""
+    from da4ml.types import minimal_kif
+
+    return max((sum(minimal_kif(op.qint)) for op in comb.ops), default=0)
+
+
+def _compiled_interpreter_exact(comb) -> bool:
+    """Whether da4ml 0.6.0's C++ interpreter (``CombLogic.predict``) computes ``comb`` exactly. It does not
+    where a word is wider than 32 bits (``DType::int_min`` / ``int_max`` shift a 32-bit ``1``, and
+    ``quantize`` keeps an ``int32_t``: a 36-bit ``-137628.53`` came out ``910947.47``) or where a multiplexer's
+    key is unsigned (``get_msb`` tests ``value > 2**(w-2)``, not bit ``w-1``)."""
+    if max_word_bits(comb) > 32:
+        return False
+    ops = comb.ops
+    return not any(op.opcode in (6, -6) and ops[op.data & 0xFFFFFFFF].qint.min >= 0 for op in ops)
+
+
+def predict(comb, Xq: np.ndarray) -> np.ndarray:
+    """Outputs of the traced logic ``comb`` for quantized inputs ``Xq`` (rows x inputs), as the RTL computes
+    them: da4ml's C++ interpreter where it is exact (``_compiled_interpreter_exact``), else its Python one, row
+    by row (exact for words up to ``EXACT_WORD_BITS``)."""
+    n_in = comb.shape[0]
+    Xq = np.asarray(Xq, dtype=np.float64).reshape(-1, n_in)
+    if _compiled_interpreter_exact(comb):
+        return np.asarray(comb.predict(Xq), dtype=np.float64).reshape(Xq.shape[0], -1)
+    out = np.empty((Xq.shape[0], comb.shape[1]))
+    for i, x in enumerate(Xq):
+        out[i] = np.asarray(comb(x), dtype=np.float64)
+    return out

@@ -98,25 +98,30 @@ def test_constant_adders_on_inputs_are_counted_apart():
 
 def test_datapath_matches_the_open_backend_tracer():
     pytest.importorskip('da4ml')
-    from hls_gen.tracing import latency_cutoff, trace
+    from hls_gen.backends.roms import block_tables, register_block_reads, trace_tables
+    from hls_gen.tracing import latency_cutoff
 
     fx = FeatureExtractor()
     designs = generate_designs(30, seed=11)
     X = fx.features(designs)
-    checked = 0
+    checked = with_block = 0
     for d, (_, row) in zip(designs, X.iterrows()):
         try:
-            tr = trace(d)
+            tr, lut_tables = trace_tables(d)
+            cutoff = latency_cutoff(tr.comb, d.clock_period_ns)
         except Exception:  # noqa: BLE001 - designs the backend itself cannot trace are not the model's to match
             continue
-        lmax = max([tr.comb.ops[i].latency for i in tr.comb.out_idxs if i >= 0] + [0.0])
-        cutoff = latency_cutoff(tr.comb, d.clock_period_ns)
+        block = block_tables(tr.comb, lut_tables, d.rom_style)
+        comb = register_block_reads(tr.comb, block, cutoff)  # what the backend pipelines
+        lmax = max([comb.ops[i].latency for i in comb.out_idxs if i >= 0] + [0.0])
         if not (math.isfinite(lmax) and math.isfinite(cutoff)):
             continue
         assert row['dp_lmax'] == lmax and row['dp_cutoff'] == cutoff, [str(e) for e in d.outputs]
         assert row['dp_stages'] == max(1, math.ceil(lmax / cutoff - 1e-9))
+        assert (row['dp_n_block_rom'] > 0) == bool(block), [str(e) for e in d.outputs]
         checked += 1
-    assert checked >= 25
+        with_block += bool(block)
+    assert checked >= 25 and with_block >= 3
 
 
 def test_dsp_count_follows_yosys_mul2dsp():

@@ -23,7 +23,7 @@ from ..errors import SynthesisError
 from ..result import SynthResult
 from ..stdout import redirect_stdout
 from ..tools import verilator_env, yosys_command, yosys_version
-from ..tracing import latency_cutoff
+from ..tracing import EXACT_WORD_BITS, latency_cutoff, max_word_bits, predict
 from .base import Deadline
 from .pipelining import pipeline
 from .roms import block_memfiles, block_tables, check_rom_style, register_block_reads, trace_tables, write_block_roms
@@ -94,13 +94,6 @@ def stat_cells(path: Path) -> dict[str, dict[str, int]]:
     modules = json.loads(Path(path).read_text())['modules']
     return {m.removeprefix('\\'): {k: int(v) for k, v in st['num_cells_by_type'].items() if not k.startswith('$')}
             for m, st in modules.items()}
-
-
-def max_word_bits(comb) -> int:
-    """Widest intermediate word of the traced logic (da4ml's interpreter is exact up to 64 bits)."""
-    from da4ml.types import minimal_kif
-
-    return max((sum(minimal_kif(op.qint)) for op in comb.ops), default=0)
 
 
 def _deadline(timeout_s: float | Deadline) -> Deadline:
@@ -292,7 +285,7 @@ class OpenBackend:
     def confirm_latency(self, p: Project, timeout_s: float | Deadline = 600) -> None:
         """Confirm the pipeline latency by simulation. Inputs go in one per cycle; read ``latency`` cycles later,
         each output must belong to its own input (the same when the inputs are fed in another order) and, where
-        da4ml's interpreter is exact (words up to 64 bits), equal the traced logic; read one cycle earlier, it
+        the reference is exact (words up to EXACT_WORD_BITS), equal the traced logic; read one cycle earlier, it
         must not."""
         rng = np.random.default_rng(0)
         prec = p.design.precision
@@ -304,8 +297,8 @@ class OpenBackend:
         again = self.simulate(p, Xq[perm], timeout_s=timeout_s)[inv]
         if not np.array_equal(got, again):
             raise SynthesisError(f'outputs of {p.design.name} depend on neighbouring inputs at latency {p.latency}', str(p.path))
-        if max_word_bits(p.comb) <= 64:
-            ref = np.asarray(p.comb.predict(Xq), dtype=np.float64).reshape(n, -1)
+        if max_word_bits(p.comb) <= EXACT_WORD_BITS:  # the reference is exact
+            ref = predict(p.comb, Xq)
             if not np.array_equal(got, ref):
                 raise SynthesisError(f'RTL simulation of {p.design.name} disagrees with the traced logic', str(p.path))
         if p.latency > 0 and len(np.unique(got, axis=0)) > 1:

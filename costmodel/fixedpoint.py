@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover
 # is ``costmodel.layout``'s, shared with the kernels.
 
 
-def r_entries(a: "Val") -> int:
+def r_entries(a: Val) -> int:
     """Entries of a ROM addressed by ``a``: one per value ``a`` takes (da4ml's table length)."""
     return round((a.hi - a.lo) / a.step) + 1
 

@@ -35,9 +35,9 @@ from numba.core.registry import CPUDispatcher
 
 from . import layout
 from .layout import (  # the layout the kernels share with the reference (op codes, fields, store columns)
-    BLOCK_MIN_BITS,
     ABS,
     ADD,
+    BLOCK_MIN_BITS,
     C_BITS,
     C_FCONST,
     C_KEYS,

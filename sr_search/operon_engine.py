@@ -324,7 +324,8 @@ def run_operon(
     cost: CostEvaluator,
     settings: OperonSettings | None = None,
 ) -> OperonResult:
-    """Run NSGA2 over (loss, cost) and return the final Pareto front (validated expressions).
+    """Run NSGA2 over (loss, cost) and return the Pareto front (validated expressions) of the final population
+    and, with the firmware loss, of every design the search scored (``_Archive``), re-scored on all rows.
 
     ``cost`` maps a list of :class:`Expression` to one number each. X must be finite (n, d), y (n,).
     """
@@ -442,6 +443,13 @@ def run_operon(
         # first scores loss and cost together, the second hands over the cost. Operon calls them in that order for
         # each individual, from one thread (n_threads=1); the node count guards the hand-over.
         fw = _FirmwareScorer(X_ds[:loss_rows], y_ds[:loss_rows], s, var_index, lut, cost)
+
+        def copy_tree(tree):
+            t = op.Tree(list(tree.Nodes))  # from the nodes: pyoperon 0.6.2's Tree(Tree) crashes inside a callback
+            t.UpdateNodes()
+            return t
+
+        archive = _Archive(copy_tree)
         loss_range = op.Range(0, loss_rows)
         handover: list = [None, 0.0]
 
@@ -452,6 +460,7 @@ def run_operon(
             pred = op.Evaluate(dtable, tree, ds, loss_range) if s.linear_scaling else None
             lv, c = fw.score(nodes, pred)
             handover[0], handover[1] = len(nodes), c
+            archive.offer(lv, c, tree)
             return [lv]
 
         def fw_cost_callback(rng, individual) -> list[float]:
@@ -472,7 +481,7 @@ def run_operon(
         evaluator.Add(cost_eval)
         evaluator.Budget = int(s.max_evaluations)
     else:
-        fw = loss_ude = None
+        fw = loss_ude = archive = None
         cost_eval = op.UserDefinedEvaluator(problem, rec.wrap(cost_callback, failed_value=penalty))
         cost_eval.Budget = int(s.max_evaluations)
         evaluator = op.MultiEvaluator(problem)
@@ -548,7 +557,8 @@ def run_operon(
         raise run_error
 
     search_s = time.perf_counter() - t0
-    members, invalid = _front_members(gp.BestFront, individual_expression, X, y64, s.loss, cost,
+    candidates = list(gp.BestFront) + (archive.individuals() if archive is not None else [])
+    members, invalid = _front_members(candidates, individual_expression, X, y64, s.loss, cost,
                                       s if s.loss_on == 'firmware' else None)
     if not members:
         raise SearchError(
@@ -579,8 +589,9 @@ def run_operon(
     }
     if fw is not None:
         stats.update(fw.stats())
+        stats['archive_size'] = len(archive)
     # drop the references in a defined order (the algorithm first: it points at everything else)
-    del gp, generator, evaluator, cost_eval, loss_eval, loss_ude
+    del gp, generator, evaluator, cost_eval, loss_eval, loss_ude, candidates
     return OperonResult(front, stats)
 
 
@@ -686,6 +697,49 @@ class _Scaling:
         if vp - 2 * cov + self.var_y <= best + self.tol:
             return 1.0, my - mp
         return a, b
+
+
+class _Archive:
+    """Every (firmware loss, cost) the search scored that nothing scored so far dominates, with a copy of its tree:
+    a hall of fame, as PySR keeps one, so that the returned front holds the best designs the search ever saw,
+    not only those of its last population. Kept as a staircase (cost ascending, loss strictly descending), so
+    a candidate is checked in O(log n) and only a new non-dominated one is copied."""
+
+    def __init__(self, copy: Callable):
+        self.copy = copy
+        self.costs: list[float] = []
+        self.losses: list[float] = []
+        self.trees: list = []
+        self.offered = 0
+
+    def offer(self, loss: float, cost: float, tree) -> None:
+        import bisect
+
+        self.offered += 1
+        if not (math.isfinite(loss) and math.isfinite(cost)) or loss >= PENALTY or cost >= PENALTY:
+            return
+        i = bisect.bisect_right(self.costs, cost)
+        if i > 0 and self.losses[i - 1] <= loss:  # something as cheap is as good
+            return
+        i = bisect.bisect_left(self.costs, cost)
+        j = i
+        while j < len(self.costs) and self.losses[j] >= loss:  # what it dominates
+            j += 1
+        self.costs[i:j] = [cost]
+        self.losses[i:j] = [loss]
+        self.trees[i:j] = [self.copy(tree)]
+
+    def __len__(self) -> int:
+        return len(self.trees)
+
+    def individuals(self) -> list:
+        """The archived trees, as what ``_front_members`` reads (objects with a ``Genotype``)."""
+        return [_Archived(t) for t in self.trees]
+
+
+@dataclass(frozen=True)
+class _Archived:
+    Genotype: object
 
 
 class _FirmwareScorer:

@@ -222,3 +222,22 @@ def test_scale_is_the_product_by_a_number():
                 assert fw.scale(u, c) == ref, (u, c)
                 checked += 1
     assert checked > 1000
+
+
+def test_the_archive_keeps_every_non_dominated_design_it_was_offered():
+    from sr_search.operon_engine import _Archive
+
+    rng = np.random.default_rng(5)
+    offers = [(float(rng.integers(0, 30)), float(rng.integers(0, 30)), i) for i in range(400)]
+    a = _Archive(lambda t: t)
+    for lv, c, t in offers:
+        a.offer(lv, c, t)
+    a.offer(math.inf, 0.0, -1)  # never kept: not finite
+    kept = {(lv, c) for lv, c, _ in offers}
+    front = {(lv, c) for lv, c in kept if not any(l2 <= lv and c2 <= c and (l2, c2) != (lv, c) for l2, c2 in kept)}
+    assert set(zip(a.losses, a.costs)) == front
+    assert a.costs == sorted(a.costs) and all(x > y for x, y in zip(a.losses, a.losses[1:]))
+    first = {}
+    for lv, c, t in offers:
+        first.setdefault((lv, c), t)
+    assert [g.Genotype for g in a.individuals()] == [first[k] for k in zip(a.losses, a.costs)]  # the first one met

@@ -50,6 +50,7 @@ from .layout import (
     FEATURE_GROUPS,
     FEATURES,
     KIND_CODES,
+    SRL_MIN_LENGTH,
     Job,
     lut_columns,
     precision_columns,
@@ -337,20 +338,23 @@ class FeatureExtractor:
         n_const = sum(1 for v, _ in outs if v.is_const)
         dsp_t, dsp_mapped, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)
         if stages > 1:
-            reg = self._registers(live, roots, st, cutoff, stages, widths, lats)
-            balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths, lats)
+            reg, short, srl = self._registers(live, roots, st, cutoff, stages, widths, lats)
+            balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths, lats)[0]
         else:
-            reg = balanced = 0.0
+            reg = balanced = short = srl = 0.0
         fill = lmax / (cutoff * stages) if stages else 0.0
         return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mapped, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill,
-                in_bits, out_bits, reg, balanced, n_const]
+                in_bits, out_bits, reg, balanced, n_const, short, srl]
 
     def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None,
-                   lats: dict[int, float] | None = None) -> float:
+                   lats: dict[int, float] | None = None) -> tuple[float, float, float]:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
         s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
         nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages); then a
-        block-ROM read does not hold its argument (Yosys merges the address register into the block RAM)."""
+        block-ROM read does not hold its argument (Yosys merges the address register into the block RAM).
+        Returns the total, the bits of chains shorter than ``SRL_MIN_LENGTH`` registers (an input's chain
+        starts at its input register, an output's ends at its output register) and the bit width of the
+        longer chains, which Yosys maps to shift-register LUTs (one per bit)."""
         vals = st.vals
         children = self.table.children
         last = stages - 1
@@ -362,13 +366,19 @@ class FeatureExtractor:
             for c in children[s]:
                 if c in stage and need.get(c, -1) < st_s:
                     need[c] = st_s
-        total = 0.0
+        total = short = srl = 0.0
+        op, is_root = self.table.op, set(roots)
         for s, st_s in need.items():
             if s in stage:
                 d = st_s - stage[s]
                 if d > 0:
-                    total += d * (widths[s] if widths is not None and s in widths else bits(vals[s]))
-        return total
+                    w = widths[s] if widths is not None and s in widths else bits(vals[s])
+                    total += d * w
+                    if d + (op[s] == dag.VAR) + (s in is_root) >= SRL_MIN_LENGTH:
+                        srl += w
+                    else:
+                        short += d * w
+        return total, short, srl
 
     # -- all --------------------------------------------------------------------------------------------
     def design_row(self, design: Design | Job, costs: OperatorCosts | None = None, roots: list[int] | None = None) -> list[float]:

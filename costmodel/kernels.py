@@ -134,6 +134,7 @@ from .layout import (  # the layout the kernels share with the reference (op cod
     SQRT,
     SQRT_ABS,
     SQUARE,
+    SRL_MIN_LENGTH,
     STEP,
     SUB,
     VAR,
@@ -1489,10 +1490,11 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 
 @kernel
-def registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
+def registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
     """``FeatureExtractor._registers``: pipeline register bits when the live nodes (latencies ``lat``) are cut into
-    ``stages`` stages of ``cutoff``; with ``blocks`` a block-ROM read (``R[s, 4] > 0``) does not hold its argument;
-    ``stage`` is scratch (a node's stage, by its place in ``live_desc``)."""
+    ``stages`` stages of ``cutoff`` (total, in short chains, width of the shift-register chains); with ``blocks``
+    a block-ROM read (``R[s, 4] > 0``) does not hold its argument; ``stage`` is scratch (a node's stage, by its
+    place in ``live_desc``)."""
     last = stages - 1
     n = len(live_desc)
     for q in range(n):
@@ -1511,13 +1513,22 @@ def registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, cut
             c = CH[e]
             if hstamp[c] == stamp and need[c] < st_s:
                 need[c] = st_s
-    total = 0.0
+    total = short = srl = 0.0
     for q in range(n):
         s = live_desc[q]
         d = need[s] - stage[q]
         if need[s] >= 0 and d > 0:
             total += d * widths[s]
-    return total
+            length = d + (1 if OP[s] == VAR else 0)
+            for r in roots:
+                if r == s:
+                    length += 1
+                    break
+            if length >= SRL_MIN_LENGTH:
+                srl += widths[s]
+            else:
+                short += d * widths[s]
+    return total, short, srl
 
 
 @kernel
@@ -1803,11 +1814,12 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
             mapped = mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals)
         if stages > 1:
             blocks = acc[I_N_BLOCK_ROM] > 0
-            reg = registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage)
-            balanced = registers(live_desc, roots, lat, blocks, R, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages,
-                                 widths, need, stage)
+            reg, short, srl = registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths,
+                                        need, stage)
+            balanced = registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0),
+                                 stages, widths, need, stage)[0]
         else:
-            reg = balanced = 0.0
+            reg = balanced = short = srl = 0.0
         fill = lmax / (cutoff * stages)
         for k in range(N_FIELDS):
             row[dp0 + k] = acc[k]
@@ -1828,6 +1840,8 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         row[dp0 + N_FIELDS + 14] = reg
         row[dp0 + N_FIELDS + 15] = balanced
         row[dp0 + N_FIELDS + 16] = n_const
+        row[dp0 + N_FIELDS + 17] = short
+        row[dp0 + N_FIELDS + 18] = srl
     return stamp
 
 

@@ -86,7 +86,9 @@ CAL_FEATURES: tuple[str, ...] = ('cal_latency_cp', 'cal_latency_tree', 'cal_lut'
 DP_FEATURES: tuple[str, ...] = (*(f'dp_{f}' for f in OP_FIELDS), 'dp_mul_dsp_merged', 'dp_mul_merged', 'dp_mul_dsp_trimmed',
                                 'dp_mul_dsp_mapped', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed',
                                 'dp_live_nodes', 'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
-                                'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs')
+                                'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs',
+                                'dp_reg_short_bits', 'dp_reg_srl_bits')
+SRL_MIN_LENGTH = 3  # Yosys synth_xilinx: `shregmap -tech xilinx -minlen 3` maps longer register chains to SRL16E/SRLC32E
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {'design': DESIGN_FEATURES, 'dag': DAG_FEATURES, 'cal': CAL_FEATURES, 'dp': DP_FEATURES}
 FEATURES: tuple[str, ...] = (*DESIGN_FEATURES, *DAG_FEATURES, *CAL_FEATURES, *DP_FEATURES)
 

@@ -47,7 +47,8 @@ class OpenParams:
     lut_mul_soft: float = 0.5  # per bit product of a multiplier too small for a DSP
     lut_const: float = 0.0
     ff_io: float = 1.0  # per input/output register bit
-    ff_reg: float = 1.0  # per pipeline register bit (da4ml stage assignment)
+    ff_reg: float = 1.0  # per pipeline register bit of a chain too short for a shift-register LUT (da4ml stages)
+    ff_srl: float = 0.0  # per bit of a shift-register LUT chain (what stays in flip-flops around it)
     ff_reg_balanced: float = 0.0  # per pipeline register bit with the stages balanced (da4ml retiming)
     ff_dsp: float = 0.0  # per DSP (pipeline registers Yosys leaves in fabric)
     ff_const: float = 0.0
@@ -55,8 +56,8 @@ class OpenParams:
     LUT_TERMS = (('lut_add', 'dp_add_bits'), ('lut_cadd', 'dp_cadd_bits'), ('lut_mux', 'dp_mux_bits'), ('lut_rom', 'dp_rom_lut6_trimmed'),
                  ('lut_rom_group', 'dp_rom_groups_trimmed'),
                  ('lut_mul_add', 'dp_mul_add_bits_trimmed'), ('lut_mul_soft', 'dp_mul_area'))
-    FF_TERMS = (('ff_io', 'dp_io_bits'), ('ff_reg', 'dp_reg_bits'), ('ff_reg_balanced', 'dp_reg_bits_balanced'),
-                ('ff_dsp', 'dp_mul_dsp_merged'))
+    FF_TERMS = (('ff_io', 'dp_io_bits'), ('ff_reg', 'dp_reg_short_bits'), ('ff_srl', 'dp_reg_srl_bits'),
+                ('ff_reg_balanced', 'dp_reg_bits_balanced'), ('ff_dsp', 'dp_mul_dsp_merged'))
 
     def to_dict(self) -> dict:
         return dict(vars(self))

@@ -47,13 +47,19 @@ def r_entries(a: Val) -> int:
 
 
 def bram18(addr_bits: int, width: int) -> int:
-    """RAMB18E2 (18 Kb) blocks of a ``2**addr_bits`` x ``width`` ROM, as Yosys's ``memory_libmap`` maps it on
-    UltraScale+: one block holds 512 x 36, 1K x 18, 2K x 9, 4K x 4, 8K x 2 or 16K x 1."""
+    """BRAM_18K (RAMB18E2, a RAMB36E2 counting two) of a ``2**addr_bits`` x ``width`` ROM, as Yosys's
+    ``memory_libmap`` maps it on UltraScale+: a RAMB18 holds 512 x 36, 1K x 18, 2K x 9, 4K x 4, 8K x 2 or
+    16K x 1 and a RAMB36 twice that, except at 4K deep, where a RAMB36 holds 9 bits (its parity bit) to the
+    RAMB18's 4: there every 9 bits take a RAMB36 and the rest a RAMB18 (up to 4 bits) or a RAMB36."""
     per_block = {9: 36, 10: 18, 11: 9, 12: 4, 13: 2, 14: 1}
     a = max(int(addr_bits), 9)
+    w = math.ceil(width)
     if a > 14:
-        return math.ceil(width) * 2 ** (a - 14)
-    return math.ceil(width / per_block[a])
+        return w * 2 ** (a - 14)
+    if a == 12:
+        r = w % 9
+        return 2 * (w // 9) + (0 if r == 0 else 1 if r <= 4 else 2)
+    return math.ceil(w / per_block[a])
 
 
 class Val:

@@ -822,10 +822,14 @@ def mul(a, b, same, rest, row, meta, km, M, sid, buf, tv):
 def bram18(addr_bits, width):
     """RAMB18E2 blocks of a ``2**addr_bits`` x ``width`` ROM (``fixedpoint.bram18``)."""
     a = max(addr_bits, 9.0)
+    w = np.ceil(width)
     if a > 14:
-        return np.ceil(width) * 2.0 ** (a - 14)
+        return w * 2.0 ** (a - 14)
+    if a == 12:
+        r = w % 9.0
+        return 2.0 * np.floor(w / 9.0) + (0.0 if r == 0 else 1.0 if r <= 4 else 2.0)
     per_block = 36.0 if a == 9 else 18.0 if a == 10 else 9.0 if a == 11 else 4.0 if a == 12 else 2.0 if a == 13 else 1.0
-    return np.ceil(width / per_block)
+    return np.ceil(w / per_block)
 
 
 @kernel

@@ -287,3 +287,25 @@ def test_features_do_not_depend_on_what_was_seen_before(engine):
     seen = FeatureExtractor(engine=engine)
     seen.matrix([Design.build([Expression.parse('x0**2')], p)], cal)
     np.testing.assert_array_equal(seen.matrix([d], cal), fresh)
+
+
+@pytest.mark.parametrize('shape, blocks', [((10, 11), 1), ((11, 11), 2), ((12, 11), 3), ((12, 15), 4), ((12, 16), 4),
+                                           ((12, 18), 4), ((12, 24), 6), ((8, 15), 1)])
+def test_block_roms_take_the_brams_yosys_maps_them_to(shape, blocks):
+    from costmodel.fixedpoint import bram18
+
+    # from the cells of synthesized training designs: e.g. 4,096 x 18 bits is two RAMB36E2 (4K x 9 each)
+    assert bram18(*shape) == blocks
+
+
+def test_the_shared_designs_block_ram_is_predicted_where_the_open_backend_puts_it():
+    from costmodel.api import get_model
+    from costmodel.vivado_reports import shared_reports
+
+    reports = {r.name: r for r in shared_reports()}
+    if not reports:
+        pytest.skip('../shared/fixtures is absent: the shared Vivado HLS reports are read from there')
+    names = ['hls-feb23-sin-userlut-ap_fixed_16_6', *(f'hls-feb24-sincos-userlut-{w},6' for w in (9, 10, 11, 12, 14, 16))]
+    pred = get_model('analytic', 'open').predict([reports[n].design for n in names])['bram_18k'].tolist()
+    # open backend, synthesized (benchmarks/open_vs_vivado.py): 17, then 0 at W <= 11 and 19 from W = 12
+    assert pred == [17, 0, 0, 0, 19, 19, 19]

@@ -252,7 +252,11 @@ _CONVERSION_ERRORS = (ExpressionError, ArithmeticError, ValueError, TypeError, R
 def _loss(pred: np.ndarray, y: np.ndarray, loss: str) -> float:
     if not np.all(np.isfinite(pred)):
         return math.inf
-    r = pred - y
+    with np.errstate(over='ignore'):  # a prediction near the float range: an infinite loss, not a warning
+        return _finite_loss(pred - y, y, loss)
+
+
+def _finite_loss(r: np.ndarray, y: np.ndarray, loss: str) -> float:
     if loss == 'mse':
         return float(np.mean(r**2))
     if loss == 'mae':
@@ -660,7 +664,8 @@ def _r2(pred: np.ndarray, y: np.ndarray) -> float:
     if not np.all(np.isfinite(pred)):
         return -math.inf
     var = float(np.var(y))
-    return 1.0 - float(np.mean((pred - y) ** 2)) / var if var > 0 else float('nan')
+    with np.errstate(over='ignore'):  # a prediction near the float range: R2 -inf, not a warning
+        return 1.0 - float(np.mean((pred - y) ** 2)) / var if var > 0 else float('nan')
 
 
 class _Scaling:

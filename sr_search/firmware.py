@@ -380,11 +380,46 @@ def design_key(batch: Postfix) -> bytes:
     return b''.join((batch.op.tobytes(), batch.nkids.tobytes(), batch.param.tobytes(), batch.const.tobytes()))
 
 
+def csd_round(v: float, digits: int) -> float:
+    """``v`` to at most ``digits`` signed powers of two (greedy: the nearest power of two of what is left, each
+    time), the form in which a constant multiplier is fewest shift-adds."""
+    r, rest = 0.0, float(v)
+    for _ in range(int(digits)):
+        if rest == 0.0 or not math.isfinite(rest):
+            break
+        r += math.copysign(2.0 ** round(math.log2(abs(rest))), rest)
+        rest = v - r
+    return r
+
+
+def map_constants(t: tuple, f) -> tuple:
+    """``t`` with every constant ``c`` (numbers, addends, coefficients; not exponents) replaced by ``f(c)``, in
+    canonical form again (a coefficient that becomes 1 or 0 folds away)."""
+    kind = t[0]
+    if kind == 'v':
+        return t
+    if kind == 'c':
+        return const(f(t[1]))
+    if kind == '+':
+        terms = [map_constants(u, f) for u in t[2]]
+        return add(terms + ([] if math.isnan(t[1]) else [const(f(t[1]))]))
+    if kind == '*':
+        factors = [map_constants(u, f) for u in t[2]]
+        return mul(([] if math.isnan(t[1]) else [const(f(t[1]))]) + factors)
+    if kind == 'neg':
+        return neg(map_constants(t[1], f))
+    if kind == 'pow':
+        return mul([map_constants(t[2], f)], t[1])
+    if kind == 'inv':
+        return mul([map_constants(t[1], f)], -1)
+    return func(t[1], map_constants(t[2], f), t[1] in dag.LUT_CODES)
+
+
 def scaled(t: tuple, a: float, b: float) -> tuple:
     """``a*t + b`` in canonical form (operon's linear scaling made explicit, as the exported expression has it)."""
     out = t if a == 1.0 else mul([const(a), t])
     return out if b == 0.0 else add([out, const(b)])
 
 
-__all__ = ['DataRangeError', 'TreeConverter', 'check_range', 'add', 'as_firmware', 'constant_casts', 'count_nodes', 'design_key',
-           'func', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']
+__all__ = ['DataRangeError', 'TreeConverter', 'check_range', 'add', 'as_firmware', 'constant_casts', 'count_nodes', 'csd_round',
+           'design_key', 'func', 'map_constants', 'mul', 'neg', 'scaled', 'to_postfix', 'to_text']

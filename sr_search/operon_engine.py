@@ -464,7 +464,9 @@ def run_operon(
             pred = op.Evaluate(dtable, tree, ds, loss_range) if s.linear_scaling else None
             lv, c = fw.score(nodes, pred)
             handover[0], handover[1] = len(nodes), c
-            archive.offer(lv, c, tree)
+            if archive.offer(lv, c, tree) and fw.last is not None:
+                for v, (lv_v, c_v) in fw.rounded(fw.last):
+                    archive.offer(lv_v, c_v, v, copy=False)
             return [lv]
 
         def fw_cost_callback(rng, individual) -> list[float]:
@@ -561,8 +563,16 @@ def run_operon(
         raise run_error
 
     search_s = time.perf_counter() - t0
+    def candidate_expression(ind) -> Expression | None:
+        if isinstance(ind, _Rounded):
+            try:
+                return Expression.parse(fw.fx.to_text(ind.tree))
+            except _CONVERSION_ERRORS:
+                return None
+        return individual_expression(ind.Genotype)
+
     candidates = list(gp.BestFront) + (archive.individuals() if archive is not None else [])
-    members, invalid = _front_members(candidates, individual_expression, X, y64, s.loss, cost,
+    members, invalid = _front_members(candidates, candidate_expression, X, y64, s.loss, cost,
                                       s if s.loss_on == 'firmware' else None)
     if not members:
         raise SearchError(
@@ -616,7 +626,7 @@ def _front_members(individuals, to_expr, X, y, loss: str, cost, firmware: Operon
     seen: set[str] = set()
     invalid = 0
     for ind in individuals:
-        e = to_expr(ind.Genotype)  # already validated by hls_gen's parser (None when invalid)
+        e = to_expr(ind)  # already validated by hls_gen's parser (None when invalid)
         if e is None:
             invalid += 1
             continue
@@ -717,34 +727,48 @@ class _Archive:
         self.trees: list = []
         self.offered = 0
 
-    def offer(self, loss: float, cost: float, tree) -> None:
+    def offer(self, loss: float, cost: float, tree, copy: bool = True) -> bool:
+        """Keep ``tree`` (an operon tree, copied; ``copy`` False: a canonical firmware tree, kept as it is) if
+        nothing kept is as cheap and as good; whether it was kept."""
         import bisect
 
         self.offered += 1
         if not (math.isfinite(loss) and math.isfinite(cost)) or loss >= PENALTY or cost >= PENALTY:
-            return
+            return False
         i = bisect.bisect_right(self.costs, cost)
         if i > 0 and self.losses[i - 1] <= loss:  # something as cheap is as good
-            return
+            return False
         i = bisect.bisect_left(self.costs, cost)
         j = i
         while j < len(self.costs) and self.losses[j] >= loss:  # what it dominates
             j += 1
         self.costs[i:j] = [cost]
         self.losses[i:j] = [loss]
-        self.trees[i:j] = [self.copy(tree)]
+        self.trees[i:j] = [_Archived(self.copy(tree)) if copy else _Rounded(tree)]
+        return True
 
     def __len__(self) -> int:
         return len(self.trees)
 
     def individuals(self) -> list:
-        """The archived trees, as what ``_front_members`` reads (objects with a ``Genotype``)."""
-        return [_Archived(t) for t in self.trees]
+        """The archived candidates: ``_Archived`` (an operon tree, as ``gp.BestFront``'s individuals hold it) and
+        ``_Rounded`` (a canonical firmware tree)."""
+        return list(self.trees)
 
 
 @dataclass(frozen=True)
 class _Archived:
     Genotype: object
+
+
+@dataclass(frozen=True)
+class _Rounded:
+    """A candidate the search derived from a scored one by rounding its constants (``ROUNDED_DIGITS``)."""
+
+    tree: tuple
+
+
+ROUNDED_DIGITS = (1, 2, 3, 4)  # signed powers of two per constant in the rounded variants of an archived design
 
 
 class _FirmwareScorer:
@@ -782,9 +806,14 @@ class _FirmwareScorer:
         self.penalty = [float(PENALTY), float(PENALTY)]
         self.refused = 0
         self.scored = 0
+        self.variants = 0
+        self.last: tuple | None = None
 
     def score(self, nodes, pred) -> list[float]:
+        """(loss, cost) of an operon tree (its ``Nodes``) with its linear scaling from ``pred``; the canonical
+        tree is ``self.last`` afterwards (None where it has none)."""
         fx = self.fx
+        self.last = None
         try:
             t = self.conv.convert(nodes)
             if pred is not None:
@@ -793,6 +822,28 @@ class _FirmwareScorer:
         except _CONVERSION_ERRORS:
             self.refused += 1
             return self.penalty
+        self.last = t
+        return self.score_tree(t)
+
+    def rounded(self, t: tuple) -> list[tuple[tuple, list[float]]]:
+        """The variants of ``t`` with every constant rounded to ``ROUNDED_DIGITS`` signed powers of two (constant
+        multipliers of fewer shift-adds: LM's constants are cheap for the loss and dear for the firmware), each
+        with its (loss, cost)."""
+        out, seen = [], {t}
+        for k in ROUNDED_DIGITS:
+            try:
+                v = self.fx.map_constants(t, lambda c, k=k: self.fx.csd_round(c, k))
+            except _CONVERSION_ERRORS:
+                continue
+            if v not in seen:
+                seen.add(v)
+                out.append((v, self.score_tree(v)))
+        self.variants += len(out)
+        return out
+
+    def score_tree(self, t: tuple) -> list[float]:
+        """(loss, cost) of a canonical firmware tree."""
+        fx = self.fx
         hit = self.memo.get(t)
         if hit is not None:
             self.repeats += 1
@@ -841,5 +892,5 @@ class _FirmwareScorer:
     def stats(self) -> dict:
         return {'firmware_loss_rows': int(len(self.ysub)), 'firmware_scored': self.scored,
                 'firmware_refused': self.refused, 'firmware_repeats': self.repeats,
-                'firmware_same_design': self.same_design,
+                'firmware_same_design': self.same_design, 'firmware_rounded_variants': self.variants,
                 'firmware_no_better_than_a_constant': self.dominated}

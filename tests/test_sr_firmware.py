@@ -241,3 +241,15 @@ def test_the_archive_keeps_every_non_dominated_design_it_was_offered():
     for lv, c, t in offers:
         first.setdefault((lv, c), t)
     assert [g.Genotype for g in a.individuals()] == [first[k] for k in zip(a.losses, a.costs)]  # the first one met
+
+
+def test_constants_round_to_few_signed_powers_of_two():
+    assert fw.csd_round(2.4756801061432334, 1) == 2.0
+    assert fw.csd_round(2.4756801061432334, 2) == 2.5
+    assert fw.csd_round(2.4756801061432334, 3) == 2.46875  # 2 + 0.5 - 1/32
+    assert fw.csd_round(-0.3, 2) == -0.3125 and fw.csd_round(0.0, 3) == 0.0
+    t = fw.scaled(fw.mul([('v', 0), ('v', 1)]), 2.4756801061432334, 1.045754610082704)
+    r = fw.map_constants(t, lambda c: fw.csd_round(c, 2))
+    assert Expression.parse(fw.to_text(r)).canonical == Expression.parse('2.5*x0*x1 + 1.0625').canonical
+    one = fw.map_constants(fw.mul([fw.const(1.02), ('v', 2)]), lambda c: fw.csd_round(c, 1))
+    assert one == ('v', 2)  # a coefficient rounded to 1 folds away

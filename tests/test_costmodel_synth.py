@@ -11,8 +11,6 @@ from costmodel.training import BackendRunner
 pytestmark = pytest.mark.synth
 
 
-@pytest.mark.xfail(strict=True, reason='the shipped model predates block-RAM tables (rom_style auto, W >= 12): a block ROM read '
-                   'adds a registered cycle the model does not know; the model is retrained on the new backend in issue #18')
 def test_fresh_designs_agree_with_the_learned_model():
     pytest.importorskip('da4ml')
     if not default_model_path('open').exists():

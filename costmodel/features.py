@@ -350,8 +350,8 @@ class FeatureExtractor:
                    lats: dict[int, float] | None = None) -> tuple[float, float, float]:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
         s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
-        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages); then a
-        block-ROM read does not hold its argument (Yosys merges the address register into the block RAM).
+        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages). A block-ROM
+        read does not hold its argument (Yosys merges the address register into the block RAM).
         Returns the total, the bits of chains shorter than ``SRL_MIN_LENGTH`` registers (an input's chain
         starts at its input register, an output's ends at its output register) and the bit width of the
         longer chains, which Yosys maps to shift-register LUTs (one per bit)."""
@@ -361,7 +361,7 @@ class FeatureExtractor:
         stage = {s: min(int((vals[s].lat if lats is None else lats[s]) // cutoff), last) for s in live}
         need: dict[int, int] = dict.fromkeys(roots, last)
         for s, st_s in stage.items():
-            if lats is not None and s in st.blocks:  # its address register is the block RAM's read register
+            if s in st.blocks:  # its address register is the block RAM's read register
                 continue
             for c in children[s]:
                 if c in stage and need.get(c, -1) < st_s:

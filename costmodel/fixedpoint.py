@@ -934,7 +934,8 @@ class Datapath:
         r = rec.v
         r[F['n_rom']] += 1
         r[F['rom_addr_bits']] += b_in
-        r[F['rom_entries']] += r_entries(a)
+        entries = r_entries(a)
+        r[F['rom_entries']] += entries
         r[F['rom_out_bits']] += b_out
         r[F['rom_cost']] += cost
         r[F['rom_lut6']] += lut6
@@ -944,7 +945,7 @@ class Datapath:
         r[F['n_lut_rom' if lut else 'n_native_rom']] += 1
         rec.roms.append((_lsb(out_v), bit_lut6, bit_groups))
         rec.delta(d)
-        if lut and r_entries(a) * b_out >= BLOCK_MIN_BITS:  # hls_gen.backends.roms: block RAM, registered read
+        if lut and entries * b_out >= BLOCK_MIN_BITS:  # hls_gen.backends.roms: block RAM, registered read
             r[F['n_block_rom']] += 1
             r[F['block_bram']] += bram18(b_in, b_out)
             rec.block = (a.lat, d)

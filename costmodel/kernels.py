@@ -1494,11 +1494,11 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 
 @kernel
-def registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
+def registers(live_desc, roots, lat, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
     """``FeatureExtractor._registers``: pipeline register bits when the live nodes (latencies ``lat``) are cut into
-    ``stages`` stages of ``cutoff`` (total, in short chains, width of the shift-register chains); with ``blocks``
-    a block-ROM read (``R[s, 4] > 0``) does not hold its argument; ``stage`` is scratch (a node's stage, by its
-    place in ``live_desc``)."""
+    ``stages`` stages of ``cutoff`` (total, in short chains, width of the shift-register chains); a block-ROM read
+    (``R[s, 4] > 0``) does not hold its argument; ``stage`` is scratch (a node's stage, by its place in
+    ``live_desc``)."""
     last = stages - 1
     n = len(live_desc)
     for q in range(n):
@@ -1511,7 +1511,7 @@ def registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp,
     for q in range(n):
         s = live_desc[q]
         st_s = stage[q]
-        if blocks and R[s, 4] > 0.0:  # its address register is the block RAM's read register
+        if R[s, 4] > 0.0:  # its address register is the block RAM's read register
             continue
         for e in range(CH0[s], CH0[s] + CHN[s]):
             c = CH[e]
@@ -1799,16 +1799,14 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         acc[I_WORST] = worst
         acc[I_NODE_DELAY] = 0.0
         cutoff = max(2.0 * clock[i], np.ceil(worst))
-        if acc[I_N_BLOCK_ROM] > 0:  # the nodes' latencies with the block-ROM reads aligned to stages
+        aligned = acc[I_N_BLOCK_ROM] > 0
+        if aligned:  # the nodes' latencies with the block-ROM reads aligned to stages
             for r in roots:  # a constant root is not live: it keeps its latency
                 lat[r] = V[r, LAT]
             aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat)
             lmax = -INF
             for q in range(len(roots)):
                 lmax = max(lmax, lat[roots[q]] + odelay[q])
-        else:  # as computed
-            for s in live_desc:
-                lat[s] = V[s, LAT]
         stages = max(1, int(np.ceil(lmax / cutoff - 1e-9)))
         deep, n_mm, add_t, rom6, romg, in_bits, n_mults = trimmed(
             live_desc, roots, P, V, MS, MN, EDGE, R, BITS, OP, CH0, CHN, CH, high, low, hstamp, stamp, widths, mkeys, mvals, madd)
@@ -1817,11 +1815,13 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         else:
             mapped = mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp, stamp, Y1, Y2, kh, mkeys, mvals)
         if stages > 1:
-            blocks = acc[I_N_BLOCK_ROM] > 0
-            reg, short, srl = registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths,
-                                        need, stage)
-            balanced = registers(live_desc, roots, lat, blocks, R, OP, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0),
-                                 stages, widths, need, stage)[0]
+            if not aligned:  # as computed
+                for s in live_desc:
+                    lat[s] = V[s, LAT]
+            reg, short, srl = registers(live_desc, roots, lat, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need,
+                                        stage)
+            balanced = registers(live_desc, roots, lat, R, OP, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages,
+                                 widths, need, stage)[0]
         else:
             reg = balanced = short = srl = 0.0
         fill = lmax / (cutoff * stages)

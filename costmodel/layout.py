@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hls_gen import LutSpec, Precision
+from hls_gen.backends.roms import BLOCK_MIN_BITS  # noqa: F401 - the backend's rule: a <fn>_lut table of this many bits is a block ROM
 from hls_gen.operators import LUT_FUNCTIONS, OPERATORS
 
 # -- operation codes --------------------------------------------------------------------------------------
@@ -72,7 +73,6 @@ I_N_ROM, I_ROM_ADDR, I_ROM_ENTRIES, I_ROM_OUT, I_ROM_COST, I_ROM_LUT6, I_ROM_CHU
                    'rom_bits_active'))
 I_N_LUT_ROM, I_N_NATIVE_ROM, I_WORST, I_NODE_DELAY = (F[k] for k in ('n_lut_rom', 'n_native_rom', 'worst_delta', 'node_delay'))
 I_N_BLOCK_ROM, I_BLOCK_BRAM = F['n_block_rom'], F['block_bram']
-BLOCK_MIN_BITS = 1024  # hls_gen.backends.roms.BLOCK_MIN_BITS: a <fn>_lut table of this many bits is a block ROM
 
 # -- the feature row --------------------------------------------------------------------------------------
 

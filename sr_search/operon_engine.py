@@ -22,6 +22,7 @@ Sharp edges of pyoperon 0.6.2 handled here:
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -725,14 +726,10 @@ class _Archive:
         self.costs: list[float] = []
         self.losses: list[float] = []
         self.trees: list = []
-        self.offered = 0
 
     def offer(self, loss: float, cost: float, tree, copy: bool = True) -> bool:
         """Keep ``tree`` (an operon tree, copied; ``copy`` False: a canonical firmware tree, kept as it is) if
         nothing kept is as cheap and as good; whether it was kept."""
-        import bisect
-
-        self.offered += 1
         if not (math.isfinite(loss) and math.isfinite(cost)) or loss >= PENALTY or cost >= PENALTY:
             return False
         i = bisect.bisect_right(self.costs, cost)

@@ -192,7 +192,7 @@ def max_word_bits(comb) -> int:
 def _compiled_interpreter_exact(comb) -> bool:
     """Whether da4ml 0.6.0's C++ interpreter (``CombLogic.predict``) computes ``comb`` exactly. It does not
     where a word is wider than 32 bits (``DType::int_min`` / ``int_max`` shift a 32-bit ``1``, and
-    ``quantize`` keeps an ``int32_t``: a 36-bit ``-137628.53`` came out ``910947.47``) or where a multiplexer's
+    ``quantize`` keeps an ``int32_t``; tests/test_trace_reference.py) or where a multiplexer's
     key is unsigned (``get_msb`` tests ``value > 2**(w-2)``, not bit ``w-1``)."""
     if max_word_bits(comb) > 32:
         return False

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import da4ml_compat
 from .backends.open import _ROM_ATTR, OpenBackend, Project, module_name
 from .design import DEFAULT_CLOCK_NS, DEFAULT_PART
 from .errors import ExpressionError
@@ -110,6 +111,7 @@ def trace_network(net: DenseNetwork) -> Traced:
     """Trace ``net`` into da4ml fixed-point logic (one CMVM per layer)."""
     from da4ml.trace import FixedVariable, FixedVariableArray, HWConfig, comb_trace
 
+    da4ml_compat.install()
     hw = HWConfig(*HWCONF)
     k, i, f = net.precision.kif
     inputs = [FixedVariable.from_kif(k, i, f, hwconf=hw) for _ in range(net.n_inputs)]

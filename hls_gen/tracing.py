@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from . import da4ml_compat
 from .design import Design
 from .errors import ExpressionError, SynthesisError
 from .ir import decompose, float_function
@@ -37,6 +38,7 @@ class _Tracer:
     def __init__(self, design: Design):
         from da4ml.trace import FixedVariable, HWConfig
 
+        da4ml_compat.install()  # words past 127 bits (x0**12 at <16,6>) get a finite delay
         self.FV = FixedVariable
         self.hw = HWConfig(*HWCONF)
         self.design = design

@@ -28,8 +28,11 @@ def cost_add(q0, q1, shift: int, sub: bool, adder_size: int, carry_size: int) ->
     min1, max1, step1 = min1 * scale, max1 * scale, step1 * scale
     max0 += step0
     max1 += step1
+    top = max(abs(min0), abs(min1), abs(max0), abs(max1))
+    if not math.isfinite(top):  # past 2**1024: no float holds the range, and the design cannot be timed
+        return math.inf, math.inf
     f = -math.log2(max(step0, step1))
-    i = math.ceil(math.log2(max(abs(min0), abs(min1), abs(max0), abs(max1))))
+    i = math.ceil(math.log2(top))
     k = 1 if (float(q0[0]) < 0 or float(q1[0]) < 0) else 0
     n = k + i + f
     return float(math.ceil(n / carry_size)), float(math.ceil(n / adder_size))

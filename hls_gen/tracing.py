@@ -152,11 +152,20 @@ class _Tracer:
         return x.lookup(table)
 
 
+def trace_outputs(t: _Tracer, design: Design) -> list:
+    """Each output of ``design`` traced by ``t`` and cast to ``result_t``."""
+    try:
+        return [t.cast(t.run(e.sympy_expr)) for e in design.outputs]
+    except (ValueError, OverflowError) as e:  # a word past 2**1024: da4ml's float ranges overflow
+        raise SynthesisError(f'the datapath needs values wider than 1,000 bits, which da4ml cannot represent ({e}); use a '
+                             'narrower precision or constants and powers that grow values less') from None
+
+
 def trace(design: Design) -> Traced:
     from da4ml.trace import comb_trace
 
     t = _Tracer(design)
-    outs = [t.cast(t.run(e.sympy_expr)) for e in design.outputs]
+    outs = trace_outputs(t, design)
     comb = comb_trace(t.inputs, outs, keep_dead_inputs=True)
     return Traced(comb, design.n_inputs, len(design.outputs))
 

@@ -63,7 +63,7 @@ def trace_tables(design):
     from da4ml.trace import comb_trace
     from da4ml.trace.fixed_variable import table_context
 
-    from ..tracing import Traced, _Tracer
+    from ..tracing import Traced, _Tracer, trace_outputs
 
     class _TableTracer(_Tracer):
         def lut(self, name, arg):
@@ -74,7 +74,7 @@ def trace_tables(design):
 
     hashes: set = set()
     t = _TableTracer(design)
-    outs = [t.cast(t.run(e.sympy_expr)) for e in design.outputs]
+    outs = trace_outputs(t, design)
     comb = comb_trace(t.inputs, outs, keep_dead_inputs=True)
     return Traced(comb, design.n_inputs, len(design.outputs)), frozenset(hashes)
 

@@ -114,18 +114,16 @@ class BackendRunner:
         return out
 
     def _precheck(self, design: Design) -> Exception | None:
-        """The open backend traces and pipelines in-process, and da4ml's retiming can run for hours on a
-        design with very wide intermediates: try that alone first, within ``precheck_s``."""
+        """The open backend traces and pipelines in-process: do that alone first (the backend's own tracing
+        and pipelining, into a scratch folder), within ``precheck_s``, so that a design whose pipelining does
+        not end is one recorded failure and not a lost batch."""
         if self.backend_name != 'open' or not self.precheck_s:
             return None
         try:
-            with _deadline(self.precheck_s):
-                from da4ml.trace import to_pipeline
+            with _deadline(self.precheck_s), tempfile.TemporaryDirectory(prefix='srcost-precheck-', dir=self.workdir) as tmp:
+                from hls_gen.backends.base import Deadline
 
-                from hls_gen.tracing import latency_cutoff, trace
-
-                traced = trace(design)
-                to_pipeline(traced.comb, latency_cutoff(traced.comb, design.clock_period_ns), verbose=False)
+                self._backend().write(design, Path(tmp) / 'design', Deadline(self.precheck_s))
         except Exception as e:  # noqa: BLE001 - a design the backend cannot pipeline is a recorded failure
             return e
         return None

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +33,7 @@ NS_PER_LATENCY_UNIT = 0.35  # clock estimate model: da4ml latency units (adder l
 NS_FIXED = 0.9  # register clock-to-out + setup + routing allowance
 _PORTS = re.compile(r'input\s*\[(-?\d+):0\]\s*model_inp\s*,\s*output\s+reg\s*\[(-?\d+):0\]\s*model_out')
 DISTRIBUTED_ROMS = '*\\lookup_table'  # Yosys's names of da4ml's ROM module, one per table
+SIM_CFLAGS = '-std=c++17 -fPIC -O0'  # da4ml's build_binder.mk builds with -O
 _ROM_ATTR = re.compile(r'\(\*\s*rom_style\s*=.*?\*\)')
 
 _LUT_CELLS = re.compile(r'^(LUT[1-6]|SRL16E|SRLC32E|RAM\d+[XM]\d*.*)$')
@@ -170,7 +172,13 @@ class OpenBackend:
             for k, d in unique.items():
                 deadline.left('tracing and pipelining')
                 projects[k] = self.write(d, workdir / module_name(d), deadline)
-            stats = dict(zip(projects, self._yosys(list(projects.values()), workdir, deadline)))
+            # the Verilator builds (one per design) run beside Yosys: two tools, two cores
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                built = pool.submit(self._build_sims, [p for p in projects.values() if p.ports[1] > 0], deadline) \
+                    if self.verify_latency else None
+                stats = dict(zip(projects, self._yosys(list(projects.values()), workdir, deadline)))
+                if built is not None:
+                    built.result()
             version = self.tool_version()
             results: dict[str, SynthResult] = {}
             for k, p in projects.items():
@@ -247,6 +255,10 @@ class OpenBackend:
         return out
 
     # -- simulation -------------------------------------------------------------------------------
+    def _build_sims(self, projects: list[Project], deadline: Deadline) -> None:
+        for p in projects:
+            self.compile_sim(p, deadline)
+
     def compile_sim(self, p: Project, timeout_s: float | Deadline = 600) -> ctypes.CDLL:
         deadline = _deadline(timeout_s)
         sim = p.path / 'sim'
@@ -262,7 +274,8 @@ class OpenBackend:
             log = p.path / 'verilator.log'
             try:
                 with open(log, 'w') as fh:
-                    subprocess.run(['make', '-f', 'build_binder.mk'], cwd=sim, env=env, check=True,
+                    # -O0: the model runs a few thousand cycles, and g++ compiles it several times faster
+                    subprocess.run(['make', '-f', 'build_binder.mk', f'CFLAGS={SIM_CFLAGS}'], cwd=sim, env=env, check=True,
                                    timeout=deadline.left('Verilator build', str(log)), stdout=fh, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired:
                 raise deadline.expired('Verilator build', str(log)) from None

@@ -21,6 +21,7 @@ are the firmware's held-out accuracy (output > 0 means top): 0.8 / 0.85 / 0.9.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import tempfile
@@ -37,6 +38,7 @@ SEARCHES = ('lut', 'latency', 'complexity', 'additive')
 MODES = ('time', 'generations')
 
 
+@functools.cache  # read once per process: every front member is scored on the same rows
 def task_data(name: str, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) of a problem: a formula's, or for ``jets-top`` the first ``rows`` top and light-quark jets of the
     shipped set (its standardized features; y = +1 for top, -1 for light quark)."""

@@ -46,7 +46,6 @@ def _cost_add_checked(compiled):
         return cost_add(q0, q1, shift, sub, adder_size, carry_size)
 
     checked.srcost_wide = True
-    checked.compiled = compiled
     return checked
 
 

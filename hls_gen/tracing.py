@@ -157,7 +157,7 @@ def trace_outputs(t: _Tracer, design: Design) -> list:
     try:
         return [t.cast(t.run(e.sympy_expr)) for e in design.outputs]
     except (ValueError, OverflowError) as e:  # a word past 2**1024: da4ml's float ranges overflow
-        raise SynthesisError(f'the datapath needs values wider than 1,000 bits, which da4ml cannot represent ({e}); use a '
+        raise SynthesisError(f'the datapath needs values more than 1,000 bits wide, which da4ml cannot represent ({e}); use a '
                              'narrower precision or constants and powers that grow values less') from None
 
 

@@ -126,7 +126,7 @@ def test_a_datapath_too_wide_to_pipeline_is_a_clear_error(tmp_path):
          'ap_fixed<18,4>'], cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert r.returncode != 0
-    assert 'bits' in r.stderr and 'narrower precision' in r.stderr, r.stderr
+    assert 'bits wide' in r.stderr and 'narrower precision' in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -226,9 +226,9 @@ class OpenBackend:
             'read_verilog -defer -sv ' + ' '.join(str(f.relative_to(workdir)) for f in files) + ' srcost_batch.v',
             'hierarchy -top srcost_batch',
             'setattr -mod -set keep_hierarchy 1 ' + ' '.join(mod for mod, _, _ in tops),
-            # a distributed ROM is synthesized once per table, not once per read (a design of 17 reads of one
-            # 1024-entry sine: 18 s instead of 152 s); a block ROM stays flat, its address register merges
-            # into the read port
+            # a distributed ROM is synthesized once per table, not once per read (the jet nonlut <16,6> design
+            # reads one 1024-entry sine 16 times); a block ROM stays flat, its address register merges into
+            # the read port
             f'setattr -mod -set keep_hierarchy 1 {DISTRIBUTED_ROMS}',
             'synth_xilinx -family xcup -top srcost_batch -flatten -noiopad',
             'tee -q -o stat.json stat -json',
@@ -274,7 +274,7 @@ class OpenBackend:
             log = p.path / 'verilator.log'
             try:
                 with open(log, 'w') as fh:
-                    # -O0: the model runs a few thousand cycles, and g++ compiles it several times faster
+                    # -O0: the model runs a few thousand cycles; optimizing it costs g++ more than it saves
                     subprocess.run(['make', '-f', 'build_binder.mk', f'CFLAGS={SIM_CFLAGS}'], cwd=sim, env=env, check=True,
                                    timeout=deadline.left('Verilator build', str(log)), stdout=fh, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired:

@@ -338,47 +338,109 @@ class FeatureExtractor:
         n_const = sum(1 for v, _ in outs if v.is_const)
         dsp_t, dsp_mapped, _, add_t, rom6_t, romg_t, in_bits, widths = dp.trimmed(live, roots, ctx)
         if stages > 1:
-            reg, short, srl = self._registers(live, roots, st, cutoff, stages, widths, lats)
+            reg, short, srl, io_srl, inner = self._registers(live, roots, st, cutoff, stages, widths, lats)
             balanced = self._registers(live, roots, st, max(lmax / stages, 1.0), stages, widths, lats)[0]
         else:
-            reg = balanced = short = srl = 0.0
+            reg = balanced = short = srl = io_srl = inner = 0.0
         fill = lmax / (cutoff * stages) if stages else 0.0
         return [*acc.tolist(), dsp, n_mul, dsp_t, dsp_mapped, add_t, rom6_t, romg_t, len(live), lmax, cutoff, stages, fill,
-                in_bits, out_bits, reg, balanced, n_const, short, srl]
+                in_bits, out_bits, reg, balanced, n_const, short, srl, io_srl, inner]
 
     def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None,
-                   lats: dict[int, float] | None = None) -> tuple[float, float, float]:
+                   lats: dict[int, float] | None = None) -> tuple[float, float, float, float, float]:
         """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
         s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
         nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages). A block-ROM
         read does not hold its argument (Yosys merges the address register into the block RAM).
-        Returns the total, the bits of chains shorter than ``SRL_MIN_LENGTH`` registers (an input's chain
-        starts at its input register, an output's ends at its output register) and the bit width of the
-        longer chains, which Yosys maps to shift-register LUTs (one per bit)."""
+        Returns the total, the bits of chains shorter than ``SRL_MIN_LENGTH`` registers, the bit width of the
+        longer chains, which Yosys maps to shift-register LUTs (one per bit), and the input and output register
+        bits inside those chains (an input's chain starts at its input register unless something in stage 0
+        reads the input: a register with another reader ends a shift-register chain; an output's chain ends at
+        its output register), and the bits of partial results held inside nodes of several operations where such
+        a node spans stages (``_chain``; x**n held at the node's width), which the other figures include. An
+        operand of a sum or product is held until the step that reads it."""
         vals = st.vals
         children = self.table.children
+        op, is_root = self.table.op, set(roots)
         last = stages - 1
-        stage = {s: min(int((vals[s].lat if lats is None else lats[s]) // cutoff), last) for s in live}
+        lat_of = (lambda k: vals[k].lat) if lats is None else (lambda k: lats.get(k, vals[k].lat))
+        stage_of = lambda t: min(int(t // cutoff), last)  # noqa: E731
+        stage = {s: stage_of(lat_of(s)) for s in live}
         need: dict[int, int] = dict.fromkeys(roots, last)
+        first: dict[int, int] = {}  # the earliest stage that reads a value
+        held: list[tuple[int, float]] = []  # (stages, bits) of the partial results held inside nodes
         for s, st_s in stage.items():
+            if s in st.steps:
+                uses, partials = self._chain(s, st, lat_of, stage_of)
+                held += partials
+            else:
+                uses = [st_s] * len(children[s])
+            for c, u in zip(children[s], uses):
+                if c in stage and first.get(c, stages) > u:
+                    first[c] = u
             if s in st.blocks:  # its address register is the block RAM's read register
                 continue
-            for c in children[s]:
-                if c in stage and need.get(c, -1) < st_s:
-                    need[c] = st_s
-        total = short = srl = 0.0
-        op, is_root = self.table.op, set(roots)
+            for c, u in zip(children[s], uses):
+                if c in stage and need.get(c, -1) < u:
+                    need[c] = u
+            if self._powers(s) > 1:  # x**n: the partial products follow one another
+                crossed = st_s - stage_of(max((lat_of(c) for c in children[s] if c in stage), default=0.0))
+                held.append((crossed, widths[s] if widths is not None and s in widths else bits(vals[s])))
+        total = short = srl = io_srl = inner = 0.0
+        for d, w in held:  # registers like any other: a chain of SRL_MIN_LENGTH or more is a shift-register LUT
+            if d > 0:
+                total += d * w
+                inner += d * w
+                if d >= SRL_MIN_LENGTH:
+                    srl += w
+                else:
+                    short += d * w
         for s, st_s in need.items():
             if s in stage:
                 d = st_s - stage[s]
                 if d > 0:
                     w = widths[s] if widths is not None and s in widths else bits(vals[s])
                     total += d * w
-                    if d + (op[s] == dag.VAR) + (s in is_root) >= SRL_MIN_LENGTH:
+                    held_in = op[s] == dag.VAR and first.get(s, stages) > 0
+                    if d + held_in + (s in is_root) >= SRL_MIN_LENGTH:
                         srl += w
+                        io_srl += w * (held_in + (s in is_root))
                     else:
                         short += d * w
-        return total, short, srl
+        return total, short, srl, io_srl, inner
+
+    def _chain(self, s: int, st, lat_of, stage_of) -> tuple[list[int], list[tuple[int, float]]]:
+        """An n-ary sum or product (``st.steps``) replayed step by step, left to right as da4ml evaluates it: the
+        stage in which each operand is read, and (stages, bits) of each partial result held until the next step
+        (a partial sum one bit wider than its widest term so far, a partial product as wide as its factors)."""
+        is_mul = self.table.op[s] == dag.MUL
+        uses: list[int] = []
+        held: list[tuple[int, float]] = []
+        t = w = 0.0
+        for k, d in zip(self.table.children[s], st.steps[s]):
+            lk, wk = lat_of(k), bits(st.vals[k])
+            if math.isnan(d):  # the first operand: read by the first step
+                t, w = lk, wk
+                uses.append(-1)
+                continue
+            done = max(t, lk) + d  # the step's operation lies in the stage of its output (da4ml's stages)
+            if uses and uses[0] == -1:
+                uses[0] = stage_of(done)
+            elif uses:  # the partial result so far waits for this step
+                held.append((stage_of(done) - stage_of(t), w))
+            uses.append(stage_of(done))
+            t, w = done, (w + wk if is_mul else max(w, wk) + 1)
+        return [stage_of(lat_of(s)) if u == -1 else u for u in uses], held
+
+    def _powers(self, s: int) -> int:
+        """Products in a power node: x**3 is two, x**n n - 1; none for any other node."""
+        t = self.table
+        o = t.op[s]
+        if o == dag.CUBE:
+            return 2
+        if o == dag.POW_INT:
+            return int(t.param[s]) - 1
+        return 0
 
     # -- all --------------------------------------------------------------------------------------------
     def design_row(self, design: Design | Job, costs: OperatorCosts | None = None, roots: list[int] | None = None) -> list[float]:
@@ -603,7 +665,7 @@ def open_default_costs(precision: str | Precision, part: str = DEFAULT_PART, clo
         designs.append(Design.build([text], p, luts, n_inputs=2, part=part, clock_period_ns=clock_period_ns))
     X = FeatureExtractor().datapath_features(designs)
     est = open_analytic_estimates(X)
-    io = (X['dp_in_bits'] + X['dp_out_bits']).to_numpy()
+    io = (X['dp_in_bits'] + X['dp_out_bits'] - X['dp_io_srl_bits']).to_numpy()
     costs = {}
     for i, (op, impl, _) in enumerate(bench):
         row = est.iloc[i]

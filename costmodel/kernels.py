@@ -1494,45 +1494,107 @@ def mapped_dsp(live_desc, roots, P, V, MS, MN, EDGE, CH0, CHN, CH, high, hstamp,
 
 
 @kernel
-def registers(live_desc, roots, lat, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, stage):
+def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need, first,
+              stage):
     """``FeatureExtractor._registers``: pipeline register bits when the live nodes (latencies ``lat``) are cut into
-    ``stages`` stages of ``cutoff`` (total, in short chains, width of the shift-register chains); a block-ROM read
+    ``stages`` stages of ``cutoff`` (total, in short chains, width of the shift-register chains, input and output
+    register bits inside those chains, partial results held inside nodes of several operations); a block-ROM read
     (``R[s, 4] > 0``) does not hold its argument; ``stage`` is scratch (a node's stage, by its place in
-    ``live_desc``)."""
+    ``live_desc``), ``first`` too (the earliest stage reading a node)."""
     last = stages - 1
     n = len(live_desc)
     for q in range(n):
         s = live_desc[q]
         need[s] = -1
+        first[s] = stages
         stage[q] = min(int(floordiv(lat[s], cutoff)), last)
     for r in roots:
         if hstamp[r] == stamp:
             need[r] = last
+    total = short = srl = inner = 0.0
     for q in range(n):
         s = live_desc[q]
         st_s = stage[q]
-        if R[s, 4] > 0.0:  # its address register is the block RAM's read register
+        block = R[s, 4] > 0.0  # its address register is the block RAM's read register
+        if OP[s] == ADD or OP[s] == MUL:  # ``FeatureExtractor._chain``: replayed step by step
+            t = 0.0
+            w = 0.0
+            e0 = CH0[s]
+            pending = -1  # the first operand's edge, read by the first step
+            for e in range(e0, e0 + CHN[s]):
+                k = CH[e]
+                d = EDGE[e, E_STEP]
+                lk = lat[k] if hstamp[k] == stamp else V[k, LAT]
+                wk = bits(V[k])
+                if d != d:
+                    t = lk
+                    w = wk
+                    pending = e
+                    continue
+                done = max(t, lk) + d  # the step's operation lies in the stage of its output (da4ml's stages)
+                u = min(int(floordiv(done, cutoff)), last)
+                if pending >= 0:
+                    _read(CH[pending], u, hstamp, stamp, need, first, block)
+                    pending = -1
+                elif e > e0:
+                    held = u - min(int(floordiv(t, cutoff)), last)
+                    total, short, srl, inner = _hold(held, w, total, short, srl, inner)
+                _read(k, u, hstamp, stamp, need, first, block)
+                t = done
+                w = w + wk if OP[s] == MUL else max(w, wk) + 1.0
+            if pending >= 0:
+                _read(CH[pending], st_s, hstamp, stamp, need, first, block)
             continue
         for e in range(CH0[s], CH0[s] + CHN[s]):
-            c = CH[e]
-            if hstamp[c] == stamp and need[c] < st_s:
-                need[c] = st_s
-    total = short = srl = 0.0
+            _read(CH[e], st_s, hstamp, stamp, need, first, block)
+        if OP[s] == CUBE or (OP[s] == POW_INT and PARAM[s] > 2):  # x**n: the partial products follow one another
+            base = 0.0
+            for e in range(CH0[s], CH0[s] + CHN[s]):
+                c = CH[e]
+                if hstamp[c] == stamp and lat[c] > base:
+                    base = lat[c]
+            crossed = st_s - min(int(floordiv(base, cutoff)), last)
+            total, short, srl, inner = _hold(crossed, widths[s], total, short, srl, inner)
+    io_srl = 0.0
     for q in range(n):
         s = live_desc[q]
         d = need[s] - stage[q]
         if need[s] >= 0 and d > 0:
             total += d * widths[s]
-            length = d + (1 if OP[s] == VAR else 0)
+            ends = 1 if OP[s] == VAR and first[s] > 0 else 0
             for r in roots:
                 if r == s:
-                    length += 1
+                    ends += 1
                     break
-            if length >= SRL_MIN_LENGTH:
+            if d + ends >= SRL_MIN_LENGTH:
                 srl += widths[s]
+                io_srl += ends * widths[s]
             else:
                 short += d * widths[s]
-    return total, short, srl
+    return total, short, srl, io_srl, inner
+
+
+@kernel
+def _hold(d, w, total, short, srl, inner):
+    """``registers``: a partial result of ``w`` bits held ``d`` stages, added to the running figures."""
+    if d > 0:
+        total += d * w
+        inner += d * w
+        if d >= SRL_MIN_LENGTH:
+            srl += w
+        else:
+            short += d * w
+    return total, short, srl, inner
+
+
+@kernel
+def _read(c, u, hstamp, stamp, need, first, block):
+    """``registers``: live node ``c`` is read in stage ``u`` (by a block-ROM read: held no longer)."""
+    if hstamp[c] == stamp:
+        if first[c] > u:
+            first[c] = u
+        if not block and need[c] < u:
+            need[c] = u
 
 
 @kernel
@@ -1629,7 +1691,7 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
     OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB = graph
     Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y = store
     CT, latency_only, CPM, TREEC = costs
-    mark, hstamp, high, low, widths, need, lat = marks
+    mark, hstamp, high, low, widths, need, first, lat = marks
     nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, odelay = work
     stamp = stamp0
     n_kinds = n_dag - 12
@@ -1818,12 +1880,12 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
             if not aligned:  # as computed
                 for s in live_desc:
                     lat[s] = V[s, LAT]
-            reg, short, srl = registers(live_desc, roots, lat, R, OP, CH0, CHN, CH, hstamp, stamp, cutoff, stages, widths, need,
-                                        stage)
-            balanced = registers(live_desc, roots, lat, R, OP, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0), stages,
-                                 widths, need, stage)[0]
+            reg, short, srl, io_srl, inner = registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp, stamp,
+                                                       cutoff, stages, widths, need, first, stage)
+            balanced = registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp, stamp, max(lmax / stages, 1.0),
+                                 stages, widths, need, first, stage)[0]
         else:
-            reg = balanced = short = srl = 0.0
+            reg = balanced = short = srl = io_srl = inner = 0.0
         fill = lmax / (cutoff * stages)
         for k in range(N_FIELDS):
             row[dp0 + k] = acc[k]
@@ -1846,6 +1908,8 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         row[dp0 + N_FIELDS + 16] = n_const
         row[dp0 + N_FIELDS + 17] = short
         row[dp0 + N_FIELDS + 18] = srl
+        row[dp0 + N_FIELDS + 19] = io_srl
+        row[dp0 + N_FIELDS + 20] = inner
     return stamp
 
 

@@ -87,7 +87,7 @@ DP_FEATURES: tuple[str, ...] = (*(f'dp_{f}' for f in OP_FIELDS), 'dp_mul_dsp_mer
                                 'dp_mul_dsp_mapped', 'dp_mul_add_bits_trimmed', 'dp_rom_lut6_trimmed', 'dp_rom_groups_trimmed',
                                 'dp_live_nodes', 'dp_lmax', 'dp_cutoff', 'dp_stages', 'dp_stage_fill',
                                 'dp_in_bits', 'dp_out_bits', 'dp_reg_bits', 'dp_reg_bits_balanced', 'dp_const_outputs',
-                                'dp_reg_short_bits', 'dp_reg_srl_bits')
+                                'dp_reg_short_bits', 'dp_reg_srl_bits', 'dp_io_srl_bits', 'dp_reg_inner_bits')
 SRL_MIN_LENGTH = 3  # Yosys synth_xilinx: `shregmap -tech xilinx -minlen 3` maps longer register chains to SRL16E/SRLC32E
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {'design': DESIGN_FEATURES, 'dag': DAG_FEATURES, 'cal': CAL_FEATURES, 'dp': DP_FEATURES}
 FEATURES: tuple[str, ...] = (*DESIGN_FEATURES, *DAG_FEATURES, *CAL_FEATURES, *DP_FEATURES)
@@ -193,7 +193,7 @@ class CostTable(NamedTuple):
 
 class Marks(NamedTuple):
     """Per-node scratch kept between calls (stamped, so never cleared): visit marks, demand stamps, demanded
-    high and low bits, widths, register needs and latencies with block-ROM reads aligned to stages."""
+    high and low bits, widths, register needs, first readers and latencies with block-ROM reads aligned to stages."""
 
     mark: np.ndarray
     hstamp: np.ndarray
@@ -201,6 +201,7 @@ class Marks(NamedTuple):
     low: np.ndarray
     widths: np.ndarray
     need: np.ndarray
+    first: np.ndarray
     lat: np.ndarray
 
 

@@ -64,9 +64,10 @@ class OpenParams:
 
 
 def feature_column(F: np.ndarray, name: str) -> np.ndarray:
-    """Column ``name`` of a feature matrix; ``dp_io_bits`` is the input plus the output bits."""
+    """Column ``name`` of a feature matrix; ``dp_io_bits`` is the input plus the output register bits that stay
+    flip-flops (those inside a shift-register chain are in its LUTs)."""
     if name == 'dp_io_bits':
-        return F[:, _FEATURE_INDEX['dp_in_bits']] + F[:, _FEATURE_INDEX['dp_out_bits']]
+        return F[:, _FEATURE_INDEX['dp_in_bits']] + F[:, _FEATURE_INDEX['dp_out_bits']] - F[:, _FEATURE_INDEX['dp_io_srl_bits']]
     return F[:, _FEATURE_INDEX[name]]
 
 

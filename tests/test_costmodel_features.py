@@ -11,7 +11,7 @@ from costmodel.features import FEATURES, FeatureExtractor
 from costmodel.fixedpoint import chain_dsp as model_chain_dsp
 from costmodel.fixedpoint import csd_digits, dsp_count
 from costmodel.generator import generate_designs
-from hls_gen import Design, Expression, Precision
+from hls_gen import Design, Expression, LutSpec, Precision
 from hls_gen.ir import count_nodes, decompose
 
 
@@ -309,3 +309,18 @@ def test_the_shared_designs_block_ram_is_predicted_where_the_open_backend_puts_i
     pred = get_model('analytic', 'open').predict([reports[n].design for n in names])['bram_18k'].tolist()
     # open backend, synthesized (benchmarks/open_vs_vivado.py): 17, then 0 at W <= 11 and 19 from W = 12
     assert pred == [17, 0, 0, 0, 19, 19, 19]
+
+
+@pytest.mark.parametrize('engine', ['python', 'compiled'])
+def test_input_and_output_registers_inside_a_shift_register_chain_are_not_flip_flops(engine):
+    # x0 passes through the three stages of the two block-ROM reads: input register, two stage registers and
+    # output register are one chain of four, which Yosys maps to 17 SRL16E (synthesized: 17 SRL16E, 21 FFs)
+    luts = [LutSpec('log', 1024, 0.0, 8.0, 'log_lut'), LutSpec('tanh', 256, -8.0, 8.0, 'tanh_lut')]
+    p = Precision.parse('ap_fixed<17,6>')
+    passing = Design.build(['x0', 'tanh_lut(-log_lut(x3))'], p, luts, n_inputs=4)
+    # x0 also read in stage 0: its input register has another reader, so the chain starts after it
+    read_early = Design.build(['x0', 'tanh_lut(-log_lut(x3 + x0))'], p, luts, n_inputs=4)
+    X = FeatureExtractor(engine=engine).datapath_features([passing, read_early])
+    assert X['dp_stages'].tolist() == [3, 3]
+    assert X['dp_reg_srl_bits'][0] == 17 and X['dp_io_srl_bits'][0] == 34  # x0's input and output registers
+    assert X['dp_reg_srl_bits'][1] == 17 and X['dp_io_srl_bits'][1] == 17  # the output register only

@@ -83,3 +83,23 @@ def test_yosys_keeps_the_dsps_the_datapath_model_counts(tmp_path):
         assert m, name
         got[int(m.group(1))][(int(m.group(2)) - 2) % 6] += 1  # module k's products are on lines 6k+2 .. 6k+4
     assert got == {k: chain_dsp(*c) for k, c in enumerate(cases)}
+
+
+def test_shift_register_chains_are_where_the_datapath_model_puts_them(tmp_path):
+    """Registers held three stages or more become SRL16E cells, one per bit: a pass-through output (its input and
+    output registers in the chain) and a partial product that waits for the last factor of a sum or product
+    (the two block-ROM reads come three stages later), synthesized now, against ``dp_reg_srl_bits``."""
+    pytest.importorskip('da4ml')
+    from costmodel.features import FeatureExtractor
+    from hls_gen import Design, LutSpec, Precision
+    from hls_gen.backends import get_backend
+
+    luts = [LutSpec('log', 1024, 0.0, 8.0, 'log_lut'), LutSpec('tanh', 256, -8.0, 8.0, 'tanh_lut')]
+    p = Precision.parse('ap_fixed<17,6>')
+    outputs = (['x0', 'tanh_lut(-log_lut(x3))'], ['x0*x1*tanh_lut(-log_lut(x3))'], ['x0 + x1 + tanh_lut(-log_lut(x3))'])
+    designs = [Design.build(o, p, luts, n_inputs=4, name=f'srl{k}') for k, o in enumerate(outputs)]
+    results = get_backend('open', verify_latency=False).synthesize(designs, tmp_path, timeout_s=600)
+    X = FeatureExtractor().datapath_features(designs)
+    srl = [dict(r.cells).get('SRL16E', 0) for r in results]
+    assert srl == X['dp_reg_srl_bits'].tolist() == [17, 34, 0]  # the partial sum is held two stages: flip-flops
+    assert X['dp_reg_inner_bits'].tolist() == [0, 3 * 34, 2 * 18]

@@ -348,17 +348,21 @@ class FeatureExtractor:
 
     def _registers(self, live, roots, st, cutoff: float, stages: int, widths: dict | None = None,
                    lats: dict[int, float] | None = None) -> tuple[float, float, float, float, float]:
-        """Bits held in pipeline registers between stages: a value made in stage s and last used in stage
+        """Bits held in pipeline registers between stages: a value made in stage s and last read in stage
         s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
-        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages). A block-ROM
-        read does not hold its argument (Yosys merges the address register into the block RAM).
-        Returns the total, the bits of chains shorter than ``SRL_MIN_LENGTH`` registers, the bit width of the
-        longer chains, which Yosys maps to shift-register LUTs (one per bit), and the input and output register
-        bits inside those chains (an input's chain starts at its input register unless something in stage 0
-        reads the input: a register with another reader ends a shift-register chain; an output's chain ends at
-        its output register), and the bits of partial results held inside nodes of several operations where such
-        a node spans stages (``_chain``; x**n held at the node's width), which the other figures include. An
-        operand of a sum or product is held until the step that reads it."""
+        nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages).
+
+        - A block-ROM read does not hold its argument (Yosys merges the address register into the block RAM).
+        - An operand of an n-ary sum or product is read by its step of the chain, and a partial result that
+          waits for a later operand is held too (``_chain``); so are the partial products of x**n that span
+          stages, at the node's width.
+        - A chain of ``SRL_MIN_LENGTH`` registers or more is a shift-register LUT (one per bit). An input's
+          chain starts at its input register unless something in stage 0 reads the input (a register with
+          another reader ends a chain); an output's chain ends at its output register.
+
+        Returns the total, the bits in chains too short for a shift register, the bit width of the longer
+        chains, the input and output register bits inside those, and the bits of partial results (part of the
+        other figures)."""
         vals = st.vals
         children = self.table.children
         op, is_root = self.table.op, set(roots)

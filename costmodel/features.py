@@ -373,6 +373,7 @@ class FeatureExtractor:
         need: dict[int, int] = dict.fromkeys(roots, last)
         first: dict[int, int] = {}  # the earliest stage that reads a value
         held: list[tuple[int, float]] = []  # (stages, bits) of the partial results held inside nodes
+        width_of = lambda s: widths[s] if widths is not None and s in widths else bits(vals[s])  # noqa: E731
         for s, st_s in stage.items():
             if s in st.steps:
                 uses, partials = self._chain(s, st, lat_of, stage_of)
@@ -380,37 +381,33 @@ class FeatureExtractor:
             else:
                 uses = [st_s] * len(children[s])
             for c, u in zip(children[s], uses):
-                if c in stage and first.get(c, stages) > u:
-                    first[c] = u
-            if s in st.blocks:  # its address register is the block RAM's read register
-                continue
-            for c, u in zip(children[s], uses):
-                if c in stage and need.get(c, -1) < u:
-                    need[c] = u
+                if c in stage:
+                    first[c] = min(first.get(c, stages), u)
+                    if s not in st.blocks:  # a block ROM's address register is the block RAM's read register
+                        need[c] = max(need.get(c, -1), u)
             if self._powers(s) > 1:  # x**n: the partial products follow one another
                 crossed = st_s - stage_of(max((lat_of(c) for c in children[s] if c in stage), default=0.0))
-                held.append((crossed, widths[s] if widths is not None and s in widths else bits(vals[s])))
-        total = short = srl = io_srl = inner = 0.0
-        for d, w in held:  # registers like any other: a chain of SRL_MIN_LENGTH or more is a shift-register LUT
+                held.append((crossed, width_of(s)))
+        total = short = srl = io_srl = 0.0
+
+        def hold(d: int, w: float, ends: int) -> None:
+            """``w`` bits held ``d`` stages, ``ends`` of the input and output registers in the same chain."""
+            nonlocal total, short, srl, io_srl
             if d > 0:
                 total += d * w
-                inner += d * w
-                if d >= SRL_MIN_LENGTH:
+                if d + ends >= SRL_MIN_LENGTH:  # a shift-register LUT per bit
                     srl += w
+                    io_srl += ends * w
                 else:
                     short += d * w
+
+        for d, w in held:  # registers like any other
+            hold(d, w, 0)
+        inner = float(sum(d * w for d, w in held if d > 0))
         for s, st_s in need.items():
             if s in stage:
-                d = st_s - stage[s]
-                if d > 0:
-                    w = widths[s] if widths is not None and s in widths else bits(vals[s])
-                    total += d * w
-                    held_in = op[s] == dag.VAR and first.get(s, stages) > 0
-                    if d + held_in + (s in is_root) >= SRL_MIN_LENGTH:
-                        srl += w
-                        io_srl += w * (held_in + (s in is_root))
-                    else:
-                        short += d * w
+                held_in = op[s] == dag.VAR and first.get(s, stages) > 0
+                hold(st_s - stage[s], width_of(s), held_in + (s in is_root))
         return total, short, srl, io_srl, inner
 
     def _chain(self, s: int, st, lat_of, stage_of) -> tuple[list[int], list[tuple[int, float]]]:

@@ -1511,7 +1511,7 @@ def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp
     for r in roots:
         if hstamp[r] == stamp:
             need[r] = last
-    total = short = srl = inner = 0.0
+    total = short = srl = io_srl = inner = 0.0
     for q in range(n):
         s = live_desc[q]
         st_s = stage[q]
@@ -1538,7 +1538,8 @@ def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp
                     pending = -1
                 elif e > e0:
                     held = u - min(int(floordiv(t, cutoff)), last)
-                    total, short, srl, inner = _hold(held, w, total, short, srl, inner)
+                    total, short, srl, io_srl = _hold(held, w, 0, total, short, srl, io_srl)
+                    inner += max(held, 0) * w
                 _read(k, u, hstamp, stamp, need, first, block)
                 t = done
                 w = w + wk if OP[s] == MUL else max(w, wk) + 1.0
@@ -1554,37 +1555,32 @@ def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp
                 if hstamp[c] == stamp and lat[c] > base:
                     base = lat[c]
             crossed = st_s - min(int(floordiv(base, cutoff)), last)
-            total, short, srl, inner = _hold(crossed, widths[s], total, short, srl, inner)
-    io_srl = 0.0
+            total, short, srl, io_srl = _hold(crossed, widths[s], 0, total, short, srl, io_srl)
+            inner += max(crossed, 0) * widths[s]
     for q in range(n):
         s = live_desc[q]
-        d = need[s] - stage[q]
-        if need[s] >= 0 and d > 0:
-            total += d * widths[s]
+        if need[s] >= 0:
             ends = 1 if OP[s] == VAR and first[s] > 0 else 0
             for r in roots:
                 if r == s:
                     ends += 1
                     break
-            if d + ends >= SRL_MIN_LENGTH:
-                srl += widths[s]
-                io_srl += ends * widths[s]
-            else:
-                short += d * widths[s]
+            total, short, srl, io_srl = _hold(need[s] - stage[q], widths[s], ends, total, short, srl, io_srl)
     return total, short, srl, io_srl, inner
 
 
 @kernel
-def _hold(d, w, total, short, srl, inner):
-    """``registers``: a partial result of ``w`` bits held ``d`` stages, added to the running figures."""
+def _hold(d, w, ends, total, short, srl, io_srl):
+    """``registers``: ``w`` bits held ``d`` stages, ``ends`` of the input and output registers in the same chain,
+    added to the running figures (a chain of ``SRL_MIN_LENGTH`` or more is a shift-register LUT per bit)."""
     if d > 0:
         total += d * w
-        inner += d * w
-        if d >= SRL_MIN_LENGTH:
+        if d + ends >= SRL_MIN_LENGTH:
             srl += w
+            io_srl += ends * w
         else:
             short += d * w
-    return total, short, srl, inner
+    return total, short, srl, io_srl
 
 
 @kernel

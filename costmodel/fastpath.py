@@ -106,7 +106,7 @@ class _Store:
 
     def _alloc_nodes(self, cap: int) -> None:
         old = {name: getattr(self, name, None) for name in ('V', 'ROWS', 'MN', 'R', 'ERR', 'done', 'mark', 'pend', 'hstamp', 'Q', 'high',
-                                                               'low', 'widths', 'need', 'first', 'lat')}
+                                                               'low', 'widths', 'need', 'first', 'lat', 'read_stage')}
         self.V = np.zeros((cap, 7))
         self.ROWS = np.zeros((cap, N_FIELDS))
         self.MN = np.zeros((cap, 2), np.int64)
@@ -123,6 +123,7 @@ class _Store:
         self.need = np.zeros(cap, np.int64)
         self.first = np.zeros(cap, np.int64)
         self.lat = np.zeros(cap)
+        self.read_stage = np.zeros(cap)
         if old['V'] is not None:
             for name, arr in old.items():
                 getattr(self, name)[: len(arr)] = arr
@@ -339,7 +340,7 @@ class CompiledFeatures:
         errs = np.zeros(len(roots0) - 1, np.int64)
         batch = layout.Batch(roots, roots0, clock, expr_mode, head, errs, lut_given)
         store = layout.Store(st.Q, st.P, st.V, st.ROWS, st.MS, st.MN, st.EDGE, st.R, st.BITS, st.ERR, st.meta, st.Y)
-        marks = layout.Marks(st.mark, st.hstamp, st.high, st.low, st.widths, st.need, st.first, st.lat)
+        marks = layout.Marks(st.mark, st.hstamp, st.high, st.low, st.widths, st.need, st.first, st.lat, st.read_stage)
         st.stamp = K.design_rows(batch, self.columns, na.record(), store, memo.record(), marks, st.stamp, not datapath_only)
         errors = {int(i): st.lut_errors.get(int(errs[i]), 'a LUT table cannot be laid out at this precision')
                   for i in np.flatnonzero(errs)}

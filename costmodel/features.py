@@ -352,7 +352,9 @@ class FeatureExtractor:
         s' > s is registered s' - s times (da4ml copies it forward one stage at a time). ``lats``: the live
         nodes' latencies where they are not the computed ones (block-ROM reads aligned to stages).
 
-        - A block-ROM read does not hold its argument (Yosys merges the address register into the block RAM).
+        - A block-ROM read holds its argument until the stage before the read starts, not into it (Yosys
+          merges the address register into the block RAM); one whose address is computed in the stage of
+          another block read holds it one stage (``Datapath.aligned_latency``).
         - An operand of an n-ary sum or product is read by its step of the chain, and a partial result that
           waits for a later operand is held too (``_chain``); so are the partial products of x**n that span
           stages, at the node's width.
@@ -380,11 +382,15 @@ class FeatureExtractor:
                 held += partials
             else:
                 uses = [st_s] * len(children[s])
-            for c, u in zip(children[s], uses):
+            block = st.blocks.get(s)
+            if block is not None:  # its address register is the block RAM's read register
+                uses_held = [round((lat_of(s) - block[1]) / cutoff) - 1] * len(uses)
+            else:
+                uses_held = uses
+            for c, u, h in zip(children[s], uses, uses_held):
                 if c in stage:
                     first[c] = min(first.get(c, stages), u)
-                    if s not in st.blocks:  # a block ROM's address register is the block RAM's read register
-                        need[c] = max(need.get(c, -1), u)
+                    need[c] = max(need.get(c, -1), h)
             if self._powers(s) > 1:  # x**n: the partial products follow one another
                 crossed = st_s - stage_of(max((lat_of(c) for c in children[s] if c in stage), default=0.0))
                 held.append((crossed, width_of(s)))

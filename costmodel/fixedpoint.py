@@ -407,12 +407,15 @@ class Datapath:
         what follows moves with it). Node by node: a node keeps its own delay over its slowest child, so a node
         whose children move by different amounts is placed late by at most their difference, except an ADD or
         MUL chain, replayed step by step (``_Store.steps``). A read whose address is a design input at latency
-        0 stays (the input register is its register). Returns that latency and each live node's."""
+        0 stays (the input register is its register); one whose address is computed in the stage of a block
+        read it depends on starts two stages on. Returns that latency and each live node's."""
         vals, children, op = st.vals, self.table.children, self.table.op
         c = cutoff + 1e-9
         new: dict[int, float] = {}
+        read_stage: dict[int, float] = {}  # the latest stage of a block read a live node depends on
         for s in sorted(live):
             kids = children[s]
+            read_stage[s] = max((read_stage.get(k, -1.0) for k in kids), default=-1.0)
             steps = st.steps.get(s)
             if steps is not None:
                 lat = 0.0
@@ -430,8 +433,10 @@ class Datapath:
             addr_lat, d = block
             addr = base + (addr_lat - old_base)
             if not (addr == 0.0 and all(op[k] == dag.VAR for k in kids)):
-                addr = (math.floor(addr / c) + 1) * cutoff
+                stage = math.floor(addr / c)
+                addr = (stage + (2 if read_stage[s] == stage else 1)) * cutoff
             new[s] = addr + d
+            read_stage[s] = math.floor(new[s] / c)
         return max(new.get(r, vals[r].lat) + dl for r, dl in zip(roots, out_delays)), new  # a constant root is not live
 
     def trimmed(self, live: frozenset[int], roots: Sequence[int], ctx: Context) -> tuple[float, ...]:

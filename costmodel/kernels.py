@@ -1299,16 +1299,22 @@ def _merge(keys, vals, n, key, val):
 
 
 @kernel
-def aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat):
+def aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat, read_stage):
     """``Datapath.aligned_latency``: fills ``lat`` for the live nodes with their latency once every block-ROM
-    read (``R[s, 4] > 0``) starts a pipeline stage, ADD / MUL chains replayed step by step (``EDGE[:, E_STEP]``);
-    the caller adds each output cast's delay."""
+    read (``R[s, 4] > 0``) starts a pipeline stage (two stages on where its address is computed in the stage
+    of a block read it depends on, ``read_stage``), ADD / MUL chains replayed step by step
+    (``EDGE[:, E_STEP]``); the caller adds each output cast's delay."""
     c = cutoff + 1e-9
-    for s in live_desc:  # a child that is not live (a constant) keeps its latency
+    for s in live_desc:  # a child that is not live (a constant) keeps its latency and depends on no read
         for e in range(CH0[s], CH0[s] + CHN[s]):
             lat[CH[e]] = V[CH[e], LAT]
+            read_stage[CH[e]] = -1.0
     for q in range(len(live_desc) - 1, -1, -1):  # ascending: children first
         s = live_desc[q]
+        rs = -1.0
+        for e in range(CH0[s], CH0[s] + CHN[s]):
+            rs = max(rs, read_stage[CH[e]])
+        read_stage[s] = rs
         if OP[s] == ADD or OP[s] == MUL:
             t = 0.0
             for e in range(CH0[s], CH0[s] + CHN[s]):
@@ -1329,8 +1335,10 @@ def aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat):
             continue
         addr = base + (R[s, 3] - old_base)
         if not (addr == 0.0 and all_var):
-            addr = (np.floor(addr / c) + 1.0) * cutoff
+            stage = np.floor(addr / c)
+            addr = (stage + (2.0 if rs == stage else 1.0)) * cutoff
         lat[s] = addr + R[s, 4]
+        read_stage[s] = np.floor(lat[s] / c)
 
 
 @kernel
@@ -1499,7 +1507,7 @@ def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp
     """``FeatureExtractor._registers``: pipeline register bits when the live nodes (latencies ``lat``) are cut into
     ``stages`` stages of ``cutoff`` (total, in short chains, width of the shift-register chains, input and output
     register bits inside those chains, partial results held inside nodes of several operations); a block-ROM read
-    (``R[s, 4] > 0``) does not hold its argument; ``stage`` is scratch (a node's stage, by its place in
+    (``R[s, 4] > 0``) holds its argument until the stage before the read; ``stage`` is scratch (a node's stage, by its place in
     ``live_desc``), ``first`` too (the earliest stage reading a node)."""
     last = stages - 1
     n = len(live_desc)
@@ -1548,6 +1556,11 @@ def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp
             continue
         for e in range(CH0[s], CH0[s] + CHN[s]):
             _read(CH[e], st_s, hstamp, stamp, need, first, block)
+            c = CH[e]
+            if block and hstamp[c] == stamp:  # held until the stage before the read
+                h = int(np.rint((lat[s] - R[s, 4]) / cutoff)) - 1
+                if need[c] < h:
+                    need[c] = h
         if OP[s] == CUBE or (OP[s] == POW_INT and PARAM[s] > 2):  # x**n: the partial products follow one another
             base = 0.0
             for e in range(CH0[s], CH0[s] + CHN[s]):
@@ -1687,7 +1700,7 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
     OP, PARAM, CONSTV, CH0, CHN, CH, SIZE, HEIGHT, NB, TREEB = graph
     Q, P, V, ROWS, MS, MN, EDGE, R, BITS, ERR, meta, Y = store
     CT, latency_only, CPM, TREEC = costs
-    mark, hstamp, high, low, widths, need, first, lat = marks
+    mark, hstamp, high, low, widths, need, first, lat, read_stage = marks
     nodes, stack, mkeys, mvals, madd, stage, kh, cbuf, own, orow, acc, kinds, used, tot, tr, odelay = work
     stamp = stamp0
     n_kinds = n_dag - 12
@@ -1861,7 +1874,7 @@ def _design_rows(batch, cols, graph, store, costs, marks, stamp0, work, with_dag
         if aligned:  # the nodes' latencies with the block-ROM reads aligned to stages
             for r in roots:  # a constant root is not live: it keeps its latency
                 lat[r] = V[r, LAT]
-            aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat)
+            aligned_latency(live_desc, OP, CH0, CHN, CH, V, R, EDGE, cutoff, lat, read_stage)
             lmax = -INF
             for q in range(len(roots)):
                 lmax = max(lmax, lat[roots[q]] + odelay[q])

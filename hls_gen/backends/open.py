@@ -122,8 +122,17 @@ def module_name(design: Design) -> str:
     return f'{design.name}_{design.digest()[:10]}'
 
 
+SYNTH = 'synth_xilinx -family xcup -top srcost_batch -flatten -noiopad'
+# A block ROM's registers merge into its read port before synth_xilinx's ``opt`` can fold a clamp into the
+# address register as a synchronous reset (a reset address register is no read register, and the ROM, left
+# asynchronous, has no block-RAM mapping: "no valid mapping found for memory"). ``memory_dff`` is the pass
+# synth_xilinx runs later; here it runs on the block ROMs only, right after ``proc`` and ``flatten``.
+BLOCK_PORTS_FIRST = [f'{SYNTH} -run :prepare', 'proc', 'flatten', 'memory_dff a:rom_style=block', f'{SYNTH} -run prepare:']
+
+
 class OpenBackend:
     name = 'open'
+    block_ports_first = True
 
     def __init__(self, verify_latency: bool = True, n_verify: int = 64, rom_style: str | None = None):
         self.verify_latency = verify_latency
@@ -230,7 +239,7 @@ class OpenBackend:
             # reads one 1024-entry sine 16 times); a block ROM stays flat, its address register merges into
             # the read port
             f'setattr -mod -set keep_hierarchy 1 {DISTRIBUTED_ROMS}',
-            'synth_xilinx -family xcup -top srcost_batch -flatten -noiopad',
+            *(BLOCK_PORTS_FIRST if self.block_ports_first else [SYNTH]),
             'tee -q -o stat.json stat -json',
         ]
         (workdir / 'synth.ys').write_text('\n'.join(script) + '\n')

@@ -15,7 +15,9 @@ The rule of ``rom_style='auto'`` (Vivado's ``ROM_STYLE`` otherwise: ``block`` | 
 A block ROM's address comes straight from a pipeline register (the lookup starts a stage), which Yosys
 merges into the memory's read port: a synchronous ROM, mapped to RAMB18E2/RAMB36E2. The read costs that
 register's cycle, as Vivado's "latency 1". The Verilog's behaviour is unchanged (register, then ROM), so
-simulation and the bits stay as they were.
+simulation and the bits stay as they were. A read addressed from another block read's stage starts one
+stage later (``register_block_reads``), and the open backend merges the block ROMs' registers before
+Yosys' ``opt`` (``open.BLOCK_PORTS_FIRST``): either way a ROM would be left without a read register.
 """
 
 from __future__ import annotations
@@ -108,12 +110,19 @@ def block_tables(comb, lut_hashes: Collection, style: str) -> set:
 def register_block_reads(comb, block: Collection, latency_cutoff: float):
     """``comb`` with its latencies moved so that every lookup of a ``block`` table starts a pipeline stage: its
     address is a stage's registered input. Each operation keeps its own delay; what follows a moved lookup
-    moves with it. Constants follow their first consumer, as da4ml places them."""
+    moves with it. Constants follow their first consumer, as da4ml places them.
+
+    An address computed in the stage of another block read it depends on starts its read one stage later:
+    Yosys' ``memory_dff`` merges the register after the first ROM into that ROM's read port (its data
+    register) wherever the logic between them reduces to wiring, and the second ROM, left without an
+    address register, is asynchronous and has no block-RAM mapping ("no valid mapping found for memory").
+    With a second register between them the first ROM keeps one and the second gets the other."""
     if not block:
         return comb
     ops = comb.ops
     c = latency_cutoff + 1e-9  # da4ml's stage of a latency: floor(latency / (cutoff + 1e-9))
     new = [0.0] * len(ops)
+    read_stage = [-1.0] * len(ops)  # the latest stage of a block read this value depends on
     for i, op in enumerate(ops):
         preds = _preds(op)
         if op.opcode in (-1, 5):
@@ -123,10 +132,15 @@ def register_block_reads(comb, block: Collection, latency_cutoff: float):
         old_base = max((ops[j].latency for j in live), default=0.0)
         base = max((new[j] for j in live), default=0.0)
         delay = op.latency - old_base
+        read_stage[i] = max((read_stage[j] for j in live), default=-1.0)
         if op.opcode == 8 and comb.lookup_tables[op.data].spec.hash in block:
             src = ops[op.id0]
             if not (src.opcode == -1 and new[op.id0] == 0.0):  # not a design input, which stage 0 registers
-                base = (np.floor(base / c) + 1) * latency_cutoff
+                stage = np.floor(base / c)
+                base = (stage + (2 if read_stage[op.id0] == stage else 1)) * latency_cutoff
+            new[i] = base + delay
+            read_stage[i] = np.floor(new[i] / c)
+            continue
         new[i] = base + delay
     first_use: dict[int, float] = {}
     for i, op in enumerate(ops):  # constants: at their earliest consumer

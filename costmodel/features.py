@@ -378,7 +378,7 @@ class FeatureExtractor:
         width_of = lambda s: widths[s] if widths is not None and s in widths else bits(vals[s])  # noqa: E731
         for s, st_s in stage.items():
             if s in st.steps:
-                uses, partials = self._chain(s, st, lat_of, stage_of)
+                uses, partials = self._chain(s, st, lat_of, stage_of, width_of(s))
                 held += partials
             else:
                 uses = [st_s] * len(children[s])
@@ -416,10 +416,11 @@ class FeatureExtractor:
                 hold(st_s - stage[s], width_of(s), held_in + (s in is_root))
         return total, short, srl, io_srl, inner
 
-    def _chain(self, s: int, st, lat_of, stage_of) -> tuple[list[int], list[tuple[int, float]]]:
+    def _chain(self, s: int, st, lat_of, stage_of, width: float) -> tuple[list[int], list[tuple[int, float]]]:
         """An n-ary sum or product (``st.steps``) replayed step by step, left to right as da4ml evaluates it: the
         stage in which each operand is read, and (stages, bits) of each partial result held until the next step
-        (a partial sum one bit wider than its widest term so far, a partial product as wide as its factors)."""
+        (a partial sum one bit wider than its widest term so far, but no wider than the bits of the sum that are
+        read, ``width``: carries only go up; a partial product as wide as its factors)."""
         is_mul = self.table.op[s] == dag.MUL
         uses: list[int] = []
         held: list[tuple[int, float]] = []
@@ -434,7 +435,7 @@ class FeatureExtractor:
             if uses and uses[0] == -1:
                 uses[0] = stage_of(done)
             elif uses:  # the partial result so far waits for this step
-                held.append((stage_of(done) - stage_of(t), w))
+                held.append((stage_of(done) - stage_of(t), w if is_mul else min(w, width)))
             uses.append(stage_of(done))
             t, w = done, (w + wk if is_mul else max(w, wk) + 1)
         return [stage_of(lat_of(s)) if u == -1 else u for u in uses], held

@@ -1546,8 +1546,9 @@ def registers(live_desc, roots, lat, R, V, EDGE, OP, PARAM, CH0, CHN, CH, hstamp
                     pending = -1
                 elif e > e0:
                     held = u - min(int(floordiv(t, cutoff)), last)
-                    total, short, srl, io_srl = _hold(held, w, 0, total, short, srl, io_srl)
-                    inner += max(held, 0) * w
+                    wh = min(w, widths[s]) if OP[s] == ADD else w
+                    total, short, srl, io_srl = _hold(held, wh, 0, total, short, srl, io_srl)
+                    inner += max(held, 0) * wh
                 _read(k, u, hstamp, stamp, need, first, block)
                 t = done
                 w = w + wk if OP[s] == MUL else max(w, wk) + 1.0

@@ -87,8 +87,8 @@ def test_yosys_keeps_the_dsps_the_datapath_model_counts(tmp_path):
 
 def test_shift_register_chains_are_where_the_datapath_model_puts_them(tmp_path):
     """Registers held three stages or more become SRL16E cells, one per bit: a pass-through output (its input and
-    output registers in the chain) and a partial product that waits for the last factor of a sum or product
-    (the two block-ROM reads come three stages later), synthesized now, against ``dp_reg_srl_bits``."""
+    output registers in the chain) and a partial result that waits for the last term of a sum or factor of a
+    product (the two block-ROM reads come four stages later), synthesized now, against ``dp_reg_srl_bits``."""
     pytest.importorskip('da4ml')
     from costmodel.features import FeatureExtractor
     from hls_gen import Design, LutSpec, Precision
@@ -101,5 +101,6 @@ def test_shift_register_chains_are_where_the_datapath_model_puts_them(tmp_path):
     results = get_backend('open', verify_latency=False).synthesize(designs, tmp_path, timeout_s=600)
     X = FeatureExtractor().datapath_features(designs)
     srl = [dict(r.cells).get('SRL16E', 0) for r in results]
-    assert srl == X['dp_reg_srl_bits'].tolist() == [17, 34, 0]  # the partial sum is held two stages: flip-flops
-    assert X['dp_reg_inner_bits'].tolist() == [0, 3 * 34, 2 * 18]
+    # the partial sum x0 + x1 is held three stages at 17 bits: its 18th bit is above every bit the output reads
+    assert srl == X['dp_reg_srl_bits'].tolist() == [17, 34, 17]
+    assert X['dp_reg_inner_bits'].tolist() == [0, 4 * 34, 3 * 17]

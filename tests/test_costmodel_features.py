@@ -139,7 +139,7 @@ def test_a_block_read_addressed_in_another_block_read_stage_starts_two_stages_on
     designs = [Design.build(e, 'ap_fixed<20,8>', luts, n_inputs=2) for e in exprs]
     X = FeatureExtractor(engine=engine).datapath_features(designs)
     moved = 0
-    for d, lmax, stages in zip(designs, X['dp_lmax'], X['dp_stages']):
+    for d, lmax in zip(designs, X['dp_lmax']):
         tr, lut_tables = trace_tables(d)
         cutoff = latency_cutoff(tr.comb, d.clock_period_ns)
         block = block_tables(tr.comb, lut_tables, d.rom_style)

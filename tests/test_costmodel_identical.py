@@ -1,7 +1,7 @@
 """The cost model's outputs on the shipped training set equal the stored snapshot exactly.
 
 The snapshot (``tests/data/costmodel_snapshot.json``) holds the sha256 and sampled values of the compiled
-engine's features and of every shipped model's predictions on the 197 designs of the shipped training set
+engine's features and of every shipped model's predictions on the designs of the shipped training set
 (see ``tests/regen_costmodel_snapshot.py``). A refactoring must leave them identical. A deliberate change of
 the model (a retrained ``data/costmodel`` model, a new training set) regenerates it with
 ``python -m tests.regen_costmodel_snapshot``, committed together with that change.

@@ -31,7 +31,7 @@ def _calibration():
 
 
 def test_training_designs_match_the_reference():
-    """The 197 shipped training designs: multi-output, several precisions, custom LUT specs."""
+    """The shipped training designs: multi-output, several precisions, custom LUT specs."""
     path = DATA / f'open_{default_model_path("open").name.split("_", 1)[1].replace("_model.json", "")}_training.csv'
     df = load_training_set(path)
     designs = designs_of(df, spec_of(path))

@@ -36,9 +36,10 @@ from hls_gen import Precision
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 from hls_gen.operators import LUT_FUNCTIONS
 
+from .targets import RESOURCE_TARGETS
+
 NAN = float('nan')
 COST_FIELDS = ('latency', 'ii', 'lut', 'ff', 'dsp', 'bram_18k', 'carry')
-RESOURCE_FIELDS = ('lut', 'ff', 'dsp', 'bram_18k')
 PUBLISHED_VIVADO = 'calibration/vu9p_vivado_hls_2020.1_op_latency.csv'
 OPEN_MODEL = 'open-model'  # a CalibrationSet's fallback: the open backend's datapath model on single-operator designs
 
@@ -120,7 +121,7 @@ class OperatorCosts:
             idx[(base, impl)] = cost
             if impl.startswith('lut') and impl != 'lut':
                 idx.setdefault((base, 'lut*'), cost)  # some table when the default one was not measured
-        idx[('', 'latency_only')] = all(all(math.isnan(getattr(c, f)) for f in RESOURCE_FIELDS) for _, c in self.costs)
+        idx[('', 'latency_only')] = all(all(math.isnan(getattr(c, f)) for f in RESOURCE_TARGETS) for _, c in self.costs)
         object.__setattr__(self, '_index', idx)
 
     @classmethod

@@ -26,6 +26,7 @@ which works over whole batches of arrays. ``tests/test_costmodel_kernels.py`` ho
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import threading
@@ -654,18 +655,16 @@ class FeatureExtractor:
         return self.features(designs, None)
 
 
-_OPEN_CACHE: dict[tuple, OperatorCosts] = {}
-
-
 def open_default_costs(precision: str | Precision, part: str = DEFAULT_PART, clock_period_ns: float = DEFAULT_CLOCK_NS) -> OperatorCosts:
     """Open-backend operator costs from the analytic datapath model of single-operator designs (what the
     profiler's micro-benchmarks measure, modelled): used until a calibration store has real records. The
     model of a ``CalibrationSet`` whose fallback is ``calibration.OPEN_MODEL`` (see ``_costs``)."""
+    return _open_default_costs(str(Precision.parse(precision)), part, float(clock_period_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _open_default_costs(precision: str, part: str, clock_period_ns: float) -> OperatorCosts:
     p = Precision.parse(precision)
-    key = (str(p), part, clock_period_ns)
-    hit = _OPEN_CACHE.get(key)
-    if hit is not None:
-        return hit
     bench = micro_benchmarks()
     designs = []
     for _, impl, text in bench:
@@ -681,9 +680,7 @@ def open_default_costs(precision: str | Precision, part: str = DEFAULT_PART, clo
             latency=float(row['latency_cycles']), ii=1.0, lut=float(row['lut']), ff=max(float(row['ff']) - float(io[i]), 0.0),
             dsp=float(row['dsp']), bram_18k=float(row['bram_18k']),
         )
-    out = OperatorCosts.build('open', p, costs, part=part, clock_period_ns=clock_period_ns, source='model: open datapath')
-    _OPEN_CACHE[key] = out
-    return out
+    return OperatorCosts.build('open', p, costs, part=part, clock_period_ns=clock_period_ns, source='model: open datapath')
 
 
 @contextlib.contextmanager

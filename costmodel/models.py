@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hls_gen import Design, LutSpec, Precision, SrcostError
+from hls_gen import Design, Expression, LutSpec, Precision, SrcostError
 from hls_gen.design import DEFAULT_CLOCK_NS, DEFAULT_PART
 
 from .calibration import OPEN_MODEL, CalibrationSet, default_calibration
@@ -101,8 +101,9 @@ class CostModel(ABC):
 
     def predict_expressions(self, exprs: Sequence, precision: str | Precision = 'ap_fixed<16,6>',
                             luts: Sequence[str | LutSpec] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> pd.DataFrame:
-        """``predict`` of single-output designs given as ``Expression`` (or validated sympy) objects, without
-        building ``Design`` objects (the fast path of a search loop)."""
+        """``predict`` of single-output designs given as ``Expression`` objects, validated sympy objects or
+        text (parsed by ``Expression.parse``, never evaluated), without building ``Design`` objects (the fast
+        path of a search loop)."""
         if not len(exprs):
             return _frame({}, 0)
         return target_frame(self.predict_expressions_matrix(exprs, precision, luts, clock_period_ns))
@@ -113,6 +114,9 @@ class CostModel(ABC):
         expression at a time, without a DataFrame's overhead."""
         if not len(exprs):
             return np.empty((0, len(TARGETS)))
+        if isinstance(exprs, str):
+            raise TypeError('predict_expressions takes a sequence of expressions; wrap one in a list: [text]')
+        exprs = [Expression.parse(e) if isinstance(e, str) else e for e in exprs]
         F = self.extractor.expression_matrix(exprs, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
                                              float(clock_period_ns), self._feature_calibration, self._datapath_only)
         return self.predict_matrix(F)

@@ -177,10 +177,7 @@ def latency_cutoff(comb, clock_period_ns: float) -> float:
     worst = 1.0
     for k, op in enumerate(ops):
         if not np.isfinite(op.latency):
-            from da4ml.types import minimal_kif
-
-            bits = sum(minimal_kif(op.qint))  # as max_word_bits counts a word
-            raise SynthesisError(f'the datapath needs a value {bits} bits wide (operation {k}): da4ml cannot time or '
+            raise SynthesisError(f'the datapath needs a value {word_bits(op.qint)} bits wide (operation {k}): da4ml cannot time or '
                                  'pipeline it; use a narrower precision or constants and powers that grow values less')
         preds = [ops[j].latency for j in (op.id0, op.id1) if j >= 0 and op.opcode not in (-1, 5)]
         base = max(preds) if preds else 0.0
@@ -193,11 +190,16 @@ def latency_cutoff(comb, clock_period_ns: float) -> float:
 EXACT_WORD_BITS = 53  # da4ml's Python interpreter computes in float64: exact for words up to this wide
 
 
-def max_word_bits(comb) -> int:
-    """Widest intermediate word of the traced logic."""
+def word_bits(qint) -> int:
+    """Bits of a traced value's word (da4ml's ``minimal_kif``: sign, integer and fractional bits)."""
     from da4ml.types import minimal_kif
 
-    return max((sum(minimal_kif(op.qint)) for op in comb.ops), default=0)
+    return int(sum(minimal_kif(qint)))
+
+
+def max_word_bits(comb) -> int:
+    """Widest intermediate word of the traced logic."""
+    return max((word_bits(op.qint) for op in comb.ops), default=0)
 
 
 def _compiled_interpreter_exact(comb) -> bool:

@@ -99,6 +99,21 @@ def test_predict_front_door_takes_expressions_strings_and_designs():
     assert a.loc[1, 'latency_cycles'] == 1 and a.loc[1, 'dsp'] == 0 and a.loc[0, 'dsp'] == 1
 
 
+def test_predict_expressions_takes_text_and_refuses_bad_text_in_one_line():
+    from costmodel.api import get_model
+    from hls_gen import Expression
+    from hls_gen.errors import ExpressionError
+
+    m = get_model('analytic', 'open')
+    texts = ['x0*x1 + sin_lut(x2)', 'x0 + x1']
+    pd.testing.assert_frame_equal(m.predict_expressions(texts), m.predict_expressions([Expression.parse(t) for t in texts]))
+    with pytest.raises(ExpressionError) as e:
+        m.predict_expressions(['x0 +* x1'])
+    assert '\n' not in str(e.value)
+    with pytest.raises(TypeError, match='wrap one in a list'):
+        m.predict_expressions('x0 + x1')
+
+
 def test_vivado_additive_is_latency_only(shared_dir):
     from costmodel.api import predict
 

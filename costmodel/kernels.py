@@ -1599,7 +1599,8 @@ def _hold(d, w, ends, total, short, srl, io_srl):
 
 @kernel
 def _read(c, u, hstamp, stamp, need, first, block):
-    """``registers``: live node ``c`` is read in stage ``u`` (by a block-ROM read: held no longer)."""
+    """``registers``: live node ``c`` is read in stage ``u`` (by a block-ROM read: not held into that stage; the
+    caller holds it until the stage before the read)."""
     if hstamp[c] == stamp:
         if first[c] > u:
             first[c] = u

@@ -104,7 +104,7 @@ class CostModel(ABC):
         """``predict`` of single-output designs given as ``Expression`` objects, validated sympy objects or
         text (parsed by ``Expression.parse``, never evaluated), without building ``Design`` objects (the fast
         path of a search loop)."""
-        if not len(exprs):
+        if not isinstance(exprs, str) and not len(exprs):
             return _frame({}, 0)
         return target_frame(self.predict_expressions_matrix(exprs, precision, luts, clock_period_ns))
 
@@ -112,10 +112,10 @@ class CostModel(ABC):
                                    luts: Sequence[str | LutSpec] = (), clock_period_ns: float = DEFAULT_CLOCK_NS) -> np.ndarray:
         """``predict_expressions`` as a plain matrix (columns ``TARGETS``): what a search loop asks one
         expression at a time, without a DataFrame's overhead."""
-        if not len(exprs):
-            return np.empty((0, len(TARGETS)))
         if isinstance(exprs, str):
             raise TypeError('predict_expressions takes a sequence of expressions; wrap one in a list: [text]')
+        if not len(exprs):
+            return np.empty((0, len(TARGETS)))
         exprs = [Expression.parse(e) if isinstance(e, str) else e for e in exprs]
         F = self.extractor.expression_matrix(exprs, Precision.parse(precision), tuple(LutSpec.parse(s) for s in luts),
                                              float(clock_period_ns), self._feature_calibration, self._datapath_only)

@@ -85,10 +85,11 @@ def test_layout_and_targets_import_no_other_costmodel_module():
 
 
 def test_calibration_is_data_below_the_features():
-    """Operator costs import no other costmodel module; the open backend's calibration without a store (the
+    """Operator costs import no other costmodel module but the vocabulary of targets; the open backend's calibration without a store (the
     datapath model of single-operator designs) is built above them, by ``features``, with the formulas of
     ``open_analytic``, which reads only the layout and the targets."""
-    assert _top_imports('calibration')[0] == set()
+    assert _top_imports('calibration')[0] == {'targets'}
+    assert _top_imports('targets')[0] == set()
     assert _top_imports('open_analytic')[0] == {'layout', 'targets'}
     assert {'calibration', 'open_analytic'} <= _top_imports('features')[0]
 

@@ -112,6 +112,8 @@ def test_predict_expressions_takes_text_and_refuses_bad_text_in_one_line():
     assert '\n' not in str(e.value)
     with pytest.raises(TypeError, match='wrap one in a list'):
         m.predict_expressions('x0 + x1')
+    with pytest.raises(TypeError, match='wrap one in a list'):
+        m.predict_expressions('')
 
 
 def test_vivado_additive_is_latency_only(shared_dir):

@@ -88,7 +88,8 @@ def test_yosys_keeps_the_dsps_the_datapath_model_counts(tmp_path):
 def test_shift_register_chains_are_where_the_datapath_model_puts_them(tmp_path):
     """Registers held three stages or more become SRL16E cells, one per bit: a pass-through output (its input and
     output registers in the chain) and a partial result that waits for the last term of a sum or factor of a
-    product (the two block-ROM reads come four stages later), synthesized now, against ``dp_reg_srl_bits``."""
+    product (the second block-ROM read starts two stages after the first: the partial product is held four
+    stages, the partial sum three), synthesized now, against ``dp_reg_srl_bits``."""
     pytest.importorskip('da4ml')
     from costmodel.features import FeatureExtractor
     from hls_gen import Design, LutSpec, Precision

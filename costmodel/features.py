@@ -384,14 +384,12 @@ class FeatureExtractor:
             else:
                 uses = [st_s] * len(children[s])
             block = st.blocks.get(s)
-            if block is not None:  # its address register is the block RAM's read register
-                uses_held = [round((lat_of(s) - block[1]) / cutoff) - 1] * len(uses)
-            else:
-                uses_held = uses
-            for c, u, h in zip(children[s], uses, uses_held):
+            # a block ROM's address register is the block RAM's read register: held until the stage before it
+            held_to = None if block is None else round((lat_of(s) - block[1]) / cutoff) - 1
+            for c, u in zip(children[s], uses):
                 if c in stage:
                     first[c] = min(first.get(c, stages), u)
-                    need[c] = max(need.get(c, -1), h)
+                    need[c] = max(need.get(c, -1), u if held_to is None else held_to)
             if self._powers(s) > 1:  # x**n: the partial products follow one another
                 crossed = st_s - stage_of(max((lat_of(c) for c in children[s] if c in stage), default=0.0))
                 held.append((crossed, width_of(s)))

@@ -133,15 +133,13 @@ def register_block_reads(comb, block: Collection, latency_cutoff: float):
         base = max((new[j] for j in live), default=0.0)
         delay = op.latency - old_base
         read_stage[i] = max((read_stage[j] for j in live), default=-1.0)
-        if op.opcode == 8 and comb.lookup_tables[op.data].spec.hash in block:
-            src = ops[op.id0]
-            if not (src.opcode == -1 and new[op.id0] == 0.0):  # not a design input, which stage 0 registers
-                stage = np.floor(base / c)
-                base = (stage + (2 if read_stage[op.id0] == stage else 1)) * latency_cutoff
-            new[i] = base + delay
-            read_stage[i] = np.floor(new[i] / c)
-            continue
+        is_block = op.opcode == 8 and comb.lookup_tables[op.data].spec.hash in block
+        if is_block and not (ops[op.id0].opcode == -1 and new[op.id0] == 0.0):  # a design input: stage 0 registers it
+            stage = np.floor(base / c)
+            base = (stage + (2 if read_stage[op.id0] == stage else 1)) * latency_cutoff
         new[i] = base + delay
+        if is_block:
+            read_stage[i] = np.floor(new[i] / c)
     first_use: dict[int, float] = {}
     for i, op in enumerate(ops):  # constants: at their earliest consumer
         for j in _preds(op):
